@@ -1,0 +1,41 @@
+# jpagent — two commands on a fresh machine:  make demo   /   make test
+# `make setup` is idempotent: it re-installs only when pyproject.toml or this Makefile change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.jpagent-setup
+# torch first, pinned: a plain `torch` would pull a multi-GB CUDA build.
+TORCH  := torch==2.13.0
+EXTRAS := models,llamacpp,st,anchors,pdfgen,dev
+DATA   ?= ../shared/data
+
+.PHONY: setup demo test lint fmt models bench-text clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e '.[$(EXTRAS)]'
+	$(VENV)/bin/jpagent models verify
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/jpagent demo
+
+test: setup lint
+	JPAGENT_DATA_DIR=$(DATA) $(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check jpagent tests evals pipelines apps corpora/make_corpus.py
+	$(VENV)/bin/ruff format --check jpagent tests evals pipelines apps
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix jpagent tests evals pipelines apps
+	$(VENV)/bin/ruff format jpagent tests evals pipelines apps
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
