@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(VENV)/bin/jpagent demo
 
+# pytest's exit code 5 (no tests collected) is a failure, not a pass.
 test: setup lint
-	JPAGENT_DATA_DIR=$(DATA) $(PY) -m pytest -q
+	JPAGENT_DATA_DIR=$(DATA) $(PY) -m pytest -q; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$rc
 
 lint: setup
 	$(VENV)/bin/ruff check jpagent tests evals pipelines apps corpora/make_corpus.py
