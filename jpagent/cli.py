@@ -201,20 +201,27 @@ def models_verify(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 def models_recommend(
     vram: Annotated[float, typer.Option("--vram", help="GPU memory in GiB (0 for CPU only)")],
     ram: Annotated[
-        float | None, typer.Option("--ram", help="system RAM in GiB for offload")
+        float | None,
+        typer.Option("--ram", help="RAM in GiB the model may use for CPU offload (not the total)"),
+    ] = None,
+    quant: Annotated[
+        str | None, typer.Option("--quant", help="only this quantization, e.g. Q4_K_M")
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """List the model profiles that fit this machine, Japanese-capable first."""
     from jpagent.llm.profiles import recommend, recommendation_rows
 
-    rows = recommendation_rows(recommend(vram, ram))
+    rows = recommendation_rows(recommend(vram, ram, quant))
     if json_out:
-        _print_json({"vram_gib": vram, "ram_gib": ram, "recommendations": rows})
+        _print_json({"vram_gib": vram, "ram_gib": ram, "quant": quant, "recommendations": rows})
     elif not rows:
         out.print("No profile fits. / 条件に合うモデルがありません。")
     else:
-        _table(rows, list(rows[0].keys()), f"models for {vram:g} GiB VRAM")
+        columns = ["model", "quant", "memory_gib", "placement", "japanese", "context", "ollama"]
+        _table(
+            rows, columns, f"models for {vram:g} GiB VRAM" + (f" + {ram:g} GiB RAM" if ram else "")
+        )
 
 
 def main() -> None:

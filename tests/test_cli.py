@@ -116,3 +116,20 @@ def test_console_entry_point_exit_codes(clean_env):
     assert bad.returncode == 1 and "JPAGENT_KB_PATH" in bad.stderr
     usage = subprocess.run([*cmd, "--no-such-flag"], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_models_recommend_json():
+    result = run("models", "recommend", "--vram", "16", "--json")
+    assert result.exit_code == 0, result.output
+    recs = json.loads(result.stdout)["recommendations"]
+    models = {r["model"] for r in recs}
+    assert "gpt-oss-20b" in models and "llama-3.1-swallow-8b-instruct" in models
+    assert all(r["memory_gib"] <= 16 for r in recs)
+    assert recs[0]["japanese"] == "native"
+
+
+def test_models_recommend_offload_is_flagged():
+    result = run("models", "recommend", "--vram", "8", "--ram", "64", "--quant", "Q4_K_M", "--json")
+    recs = json.loads(result.stdout)["recommendations"]
+    assert {r["quant"] for r in recs} == {"Q4_K_M"}
+    assert any(r["offload"] and r["memory_gib"] > 8 for r in recs)
