@@ -1,97 +1,28 @@
-"""The ``jpagent`` command.
-
-Exit codes: 0 ok; 1 a user error (the message says what and how to fix it); 2 usage.
-Every command that prints results takes ``--json``: that form is part of the contract, so
-fields are only ever added, never renamed.
-"""
+"""``jpagent version``, ``jpagent config …`` and ``jpagent models …``."""
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from typer.core import TyperGroup
 
 from jpagent import __version__
-from jpagent.config import Config, load_config
+from jpagent.cli.common import (
+    JsonFlag,
+    app,
+    bytes_progress,
+    get_config,
+    out,
+    print_json,
+    table,
+)
 from jpagent.errors import JpagentError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class _Group(TyperGroup):
-    """Turns a :class:`JpagentError` anywhere below into a message on stderr and exit code 1."""
-
-    def invoke(self, ctx: typer.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except JpagentError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(1) from None
-
-
-app = typer.Typer(
-    cls=_Group,
-    help="jpagent — Japanese-first RAG and agents on local models / 日本語ファーストのRAG基盤",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 models_app = typer.Typer(help="Embedded model assets and model profiles.", no_args_is_help=True)
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(config_app, name="config")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="jpagent.toml to use instead of ./jpagent.toml")
-    ] = None,
-) -> None:
-    ctx.obj = {"config_file": config}
-
-
-def _config(ctx: typer.Context, **flags: tuple[Any, str]) -> Config:
-    """Effective config: files < env < the given ``section.key=(value, --flag)`` flags."""
-    root = ctx.find_root()
-    config_file = (root.obj or {}).get("config_file")
-    return load_config(config_file, {k.replace("__", "."): v for k, v in flags.items()})
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str], title: str = "") -> None:
-    table = Table(title=title or None, show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
-    out.print(table)
-
-
-def _bytes_progress(total: int, label: str) -> Progress:
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
 
 
 # ------------------------------------------------------------------------------ version
@@ -101,7 +32,7 @@ def _bytes_progress(total: int, label: str) -> Progress:
 def version(json_out: JsonFlag = False) -> None:
     """Print the jpagent version."""
     if json_out:
-        _print_json({"version": __version__})
+        print_json({"version": __version__})
     else:
         out.print(f"jpagent {__version__}")
 
@@ -112,12 +43,12 @@ def version(json_out: JsonFlag = False) -> None:
 @config_app.command("show")
 def config_show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Print every setting, its value and where it came from (default, file, env, flag)."""
-    cfg = _config(ctx)
+    cfg = get_config(ctx)
     rows = cfg.rows()
     if json_out:
-        _print_json({"settings": rows})
+        print_json({"settings": rows})
     else:
-        _table(rows, ["key", "value", "source"], "jpagent config")
+        table(rows, ["key", "value", "source"], "jpagent config")
 
 
 # ------------------------------------------------------------------------------- models
@@ -128,11 +59,11 @@ def models_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """List the embedded model assets and their status."""
     from jpagent.assets import list_assets
 
-    rows = [asdict(a) for a in list_assets(_config(ctx).models.cache_dir)]
+    rows = [asdict(a) for a in list_assets(get_config(ctx).models.cache_dir)]
     if json_out:
-        _print_json({"models": rows})
+        print_json({"models": rows})
     else:
-        _table(rows, ["name", "kind", "spec", "status", "size", "path"], "embedded models")
+        table(rows, ["name", "kind", "spec", "status", "size", "path"], "embedded models")
 
 
 @models_app.command("path")
@@ -146,15 +77,15 @@ def models_path(
     """Print the path of an embedded model (assembling and verifying it if needed)."""
     from jpagent import assets
 
-    cache_dir = _config(ctx).models.cache_dir
+    cache_dir = get_config(ctx).models.cache_dir
     if name == assets.DEFAULT_CHAT:
-        with _bytes_progress(assets.QWEN_DEFAULT.size, "assembling") as bar:
+        with bytes_progress(assets.QWEN_DEFAULT.size, "assembling") as bar:
             task = bar.add_task("assemble", total=assets.QWEN_DEFAULT.size)
             path = assets.asset_path(name, cache_dir, lambda n: bar.advance(task, n))
     else:
         path = assets.asset_path(name, cache_dir)
     if json_out:
-        _print_json({"name": name, "path": str(path)})
+        print_json({"name": name, "path": str(path)})
     else:
         out.print(str(path), highlight=False)
 
@@ -164,10 +95,10 @@ def models_verify(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Assemble the default chat model if needed and re-hash every embedded asset."""
     from jpagent import assets
 
-    cache_dir = _config(ctx).models.cache_dir
+    cache_dir = get_config(ctx).models.cache_dir
     results = []
     size = assets.QWEN_DEFAULT.size
-    with _bytes_progress(size, "verifying") as bar:
+    with bytes_progress(size, "verifying") as bar:
         task = bar.add_task("verify", total=size)
         path = assets.asset_path(assets.DEFAULT_CHAT, cache_dir, lambda n: bar.advance(task, n))
         bar.reset(task, total=size)
@@ -185,7 +116,7 @@ def models_verify(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         results.append({"name": name, "path": str(p), "ok": p.exists(), "sha256": ""})
     bad = [r for r in results if not r["ok"]]
     if json_out:
-        _print_json({"models": results, "ok": not bad})
+        print_json({"models": results, "ok": not bad})
     else:
         for r in results:
             mark = "[green]ok[/]" if r["ok"] else "[red]MISSING[/]"
@@ -214,20 +145,11 @@ def models_recommend(
 
     rows = recommendation_rows(recommend(vram, ram, quant))
     if json_out:
-        _print_json({"vram_gib": vram, "ram_gib": ram, "quant": quant, "recommendations": rows})
+        print_json({"vram_gib": vram, "ram_gib": ram, "quant": quant, "recommendations": rows})
     elif not rows:
         out.print("No profile fits. / 条件に合うモデルがありません。")
     else:
         columns = ["model", "quant", "memory_gib", "placement", "japanese", "context", "ollama"]
-        _table(
+        table(
             rows, columns, f"models for {vram:g} GiB VRAM" + (f" + {ram:g} GiB RAM" if ram else "")
         )
-
-
-def main() -> None:
-    """Console entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

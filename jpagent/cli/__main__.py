@@ -1,0 +1,3 @@
+from jpagent.cli import main
+
+main()
