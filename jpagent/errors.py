@@ -44,3 +44,7 @@ class DecodeError(JpagentError):
 
 class LoaderError(JpagentError):
     """A file cannot be turned into documents (unsupported, binary, too large, broken)."""
+
+
+class ModelError(JpagentError):
+    """A chat model cannot answer: server down or hung, stream cut off, model missing."""

@@ -133,3 +133,11 @@ def test_models_recommend_offload_is_flagged():
     recs = json.loads(result.stdout)["recommendations"]
     assert {r["quant"] for r in recs} == {"Q4_K_M"}
     assert any(r["offload"] and r["memory_gib"] > 8 for r in recs)
+
+
+def test_error_text_with_brackets_is_printed_verbatim(clean_env):
+    """Rich markup must not eat '[models]' or '[1]' in an error message."""
+    (clean_env / "jpagent.toml").write_text("[models]\nchatt = 1\n", encoding="utf-8")
+    result = run("config", "show")
+    assert result.exit_code == 1
+    assert "'models.chatt'" in result.stderr
