@@ -1,0 +1,1 @@
+"""Prompt templates of the retrieval stage (data files, read with ``importlib.resources``)."""

@@ -1,0 +1,301 @@
+"""Japanese morphology with MeCab (fugashi + unidic-lite) and the BM25 search analyzer.
+
+* :func:`tokenize` gives morphemes with surface, base form, reading, POS and character offsets
+  into the text it was given. The base form is UniDic's ``orthBase`` (``行っ`` → ``行く``), not
+  ``lemma``, which is katakana for proper nouns (東京 → トウキョウ); when ``orthBase`` is ``*`` or
+  missing (unknown words) the surface is used.
+* :class:`Analyzer` turns text into BM25 terms: content words only (particles 助詞, auxiliaries
+  助動詞, symbols 補助記号/記号 and whitespace 空白 dropped), width-folded (NFKC) and lower-cased,
+  with ASCII words, numbers and code identifiers kept whole (``get_user_id``, ``v2.3.1``,
+  ``ISO-2022-JP``, ``HTTP404``): they are cut out before MeCab sees the text, because MeCab
+  would split them at every character-class change.
+* A user dictionary (CSV of ``surface,reading,pos``, see :mod:`jpagent.text.userdict`) is compiled
+  into a MeCab ``.dic`` and keeps company terms such as ``スマート勤怠Pro`` as one morpheme; the
+  analyzer also protects the listed terms from the ASCII cut.
+
+One fugashi tagger per thread and per user dictionary, created on first use and reused.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shlex
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from jpagent.errors import ConfigError
+from jpagent.text.userdict import compile_user_dict, read_user_dict, unidic_dir
+
+__all__ = ["DEFAULT_DROP_POS", "Analyzer", "AnalyzerConfig", "Token", "token_spans", "tokenize"]
+
+DEFAULT_DROP_POS = ("助詞", "助動詞", "補助記号", "記号", "空白")
+ANALYZER_VERSION = 1
+
+# MeCab output for the analyzer, one line per morpheme: "pos1 \t term". The term is orthBase
+# (unknown words: the surface) or, with use_base_form off, the surface.
+_FORMATS = {
+    True: (r"%f[0]\t%f[10]\n", r"%f[0]\t%m\n"),
+    False: (r"%f[0]\t%m\n", r"%f[0]\t%m\n"),
+}
+# Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.
+# U+FDD0 is a Unicode noncharacter, never found in interchanged text (it is removed first).
+_PLACEHOLDER = "\ufdd0"
+_ASCII_WORD = r"[A-Za-z0-9_]+(?:[.\-@][A-Za-z0-9_]+)*(?:\+\+|#(?![A-Za-z0-9_]))?"
+_TOKENIZE_WINDOW = 8192  # characters per MeCab call in tokenize(); bounds memory on huge lines
+
+_local = threading.local()
+
+
+class Token(NamedTuple):
+    """A morpheme: ``surface == text[start:end]``; ``pos`` like ``名詞-固有名詞-地名-一般``."""
+
+    surface: str
+    base: str
+    reading: str
+    pos: str
+    start: int
+    end: int
+
+
+def _tagger(dic: str | None, base_form: bool = True) -> Any:
+    """This thread's fugashi tagger for the compiled user dictionary ``dic`` (or none).
+
+    ``base_form`` picks the analyzer's output line format; :func:`tokenize` reads nodes, which
+    do not depend on it, and shares the default tagger.
+    """
+    cache = getattr(_local, "taggers", None)
+    if cache is None:
+        cache = _local.taggers = {}
+    key = (dic, base_form)
+    tagger = cache.get(key)
+    if tagger is None:
+        tagger = cache[key] = _new_tagger(dic, base_form)
+    return tagger
+
+
+def _new_tagger(dic: str | None, base_form: bool) -> Any:
+    try:
+        import fugashi
+    except ImportError as e:
+        raise ConfigError(
+            "fugashi (MeCab for Python) is not installed.",
+            "fugashi（MeCab の Python 版）がインストールされていません。",
+            hint="pip install fugashi 'unidic-lite==1.0.8'",
+        ) from e
+    d = unidic_dir()
+    args = [
+        f"-r {shlex.quote(str(Path(d) / 'mecabrc'))}",
+        f"-d {shlex.quote(d)}",
+        "-O ''",
+        f"-F '{_FORMATS[base_form][0]}'",
+        f"-U '{_FORMATS[base_form][1]}'",
+        "-E ''",
+    ]
+    if dic:
+        args.append(f"-u {shlex.quote(dic)}")
+    try:
+        return fugashi.GenericTagger(" ".join(args), quiet=True)
+    except RuntimeError as e:
+        raise ConfigError(
+            f"MeCab could not start with dictionary {d}"
+            + (f" and user dictionary {dic}" if dic else "")
+            + f": {str(e).strip()[-300:]}",
+            "MeCab を起動できませんでした（辞書の指定を確認してください）。",
+            hint="Reinstall unidic-lite, or rebuild the user dictionary from its CSV.",
+        ) from e
+
+
+def _resolve_user_dict(user_dict: str | None) -> str | None:
+    """A compiled ``.dic`` path for a CSV (compiled and cached) or a ``.dic`` path as given."""
+    if not user_dict:
+        return None
+    if user_dict.endswith(".dic"):
+        if not Path(user_dict).exists():
+            raise ConfigError(
+                f"User dictionary {user_dict} does not exist.",
+                f"ユーザー辞書 {user_dict} が見つかりません。",
+                hint="Check the user_dict setting.",
+            )
+        return user_dict
+    return str(compile_user_dict(user_dict))
+
+
+def _split_feature(raw: str) -> list[str]:
+    if '"' in raw:
+        return next(csv.reader([raw]))
+    return raw.split(",")
+
+
+def tokenize(text: str, user_dict: str | None = None) -> list[Token]:
+    """Morphemes of ``text`` with offsets into ``text`` (whitespace between them is skipped).
+
+    ``user_dict`` is a user-dictionary CSV (compiled and cached on first use) or a compiled
+    ``.dic``. Long texts are analysed in windows of about 8,000 characters; a window ends one
+    morpheme early and the next starts there, so no morpheme is cut by a window edge.
+    """
+    tagger = _tagger(_resolve_user_dict(user_dict))
+    return _windowed(text, lambda a, b: _tokens_in(tagger, text, a, b), lambda t: t.end)
+
+
+def token_spans(text: str, user_dict: str | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of each morpheme of ``text``: :func:`tokenize` without the features.
+
+    About as fast as a bare fugashi loop; the chunker uses it to cut over-long sentences at
+    morpheme boundaries.
+    """
+    tagger = _tagger(_resolve_user_dict(user_dict))
+    return _windowed(text, lambda a, b: _spans_in(tagger, text, a, b), lambda t: t[1])
+
+
+def _windowed(text: str, analyse: Any, end_of: Any) -> list[Any]:
+    out: list[Any] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        stop = min(n, pos + _TOKENIZE_WINDOW)
+        items = analyse(pos, stop)
+        if stop < n and len(items) > 1:
+            items.pop()  # may be cut by the window edge: analyse it again in the next window
+            out.extend(items)
+            pos = end_of(items[-1])
+        else:
+            out.extend(items)
+            pos = stop
+    return out
+
+
+def _spans_in(tagger: Any, text: str, a: int, b: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = a
+    for node in tagger(text[a:b]):
+        surface = node.surface
+        pos += len(node.white_space)
+        if not text.startswith(surface, pos):  # defensive: MeCab skipped something else
+            pos = text.find(surface, pos)
+        out.append((pos, pos + len(surface)))
+        pos += len(surface)
+    return out
+
+
+def _tokens_in(tagger: Any, text: str, a: int, b: int) -> list[Token]:
+    out: list[Token] = []
+    pos = a
+    for node in tagger(text[a:b]):
+        surface = node.surface
+        pos += len(node.white_space)
+        if not text.startswith(surface, pos):  # defensive: MeCab skipped something else
+            pos = text.find(surface, pos)
+        f = _split_feature(node.feature_raw)
+        base = f[10] if len(f) > 10 and f[10] not in ("", "*") else surface
+        reading = f[17] if len(f) > 17 and f[17] != "*" else ""
+        pos_name = "-".join(x for x in f[:4] if x and x != "*")
+        out.append(Token(surface, base, reading, pos_name, pos, pos + len(surface)))
+        pos += len(surface)
+    return out
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """How :class:`Analyzer` turns text into BM25 terms."""
+
+    use_base_form: bool = True
+    """Index the dictionary form (``orthBase``: 行っ → 行く) instead of the surface."""
+    drop_pos: tuple[str, ...] = DEFAULT_DROP_POS
+    """UniDic first-level parts of speech whose morphemes are dropped."""
+    fold_width: bool = True
+    """Apply NFKC before analysis (full-width ASCII → ASCII, half-width kana → full-width)."""
+    lowercase: bool = True
+    """Lower-case terms (``HTTP404`` → ``http404``)."""
+    user_dict: str | None = None
+    """User-dictionary CSV (``surface,reading,pos``) or compiled ``.dic``; None for none."""
+
+
+class Analyzer:
+    """Callable text → BM25 terms (plug into ``bm25s.tokenize`` or any BM25 as the splitter).
+
+    The instance holds no MeCab state (taggers live per thread), so it can be pickled and used
+    from several threads.
+    """
+
+    def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
+        self.config = config
+        self._dic = _resolve_user_dict(config.user_dict)
+        terms: list[str] = []
+        if config.user_dict and not config.user_dict.endswith(".dic"):
+            terms = [self._fold(t.surface) for t in read_user_dict(config.user_dict)]
+        self._protect = _protect_pattern(terms, config.lowercase)
+        drop = "|".join(re.escape(p) for p in config.drop_pos)
+        keep_pos = rf"(?!(?:{drop})\t)" if drop else ""
+        # One line per morpheme: "pos1 \t term". Captures: placeholder, kept term.
+        self._keep = re.compile(
+            rf"^(?:[^\t\n]*\t({_PLACEHOLDER})|{keep_pos}[^\t\n]*\t([^\n]+))$", re.M
+        )
+
+    def _fold(self, text: str) -> str:
+        if self.config.fold_width and not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        if self.config.lowercase:
+            text = text.lower()
+        return text
+
+    def __call__(self, text: str) -> list[str]:
+        """BM25 terms of ``text``, in text order."""
+        text = self._fold(text)
+        if _PLACEHOLDER in text:
+            text = text.replace(_PLACEHOLDER, " ")
+        protected = self._protect.findall(text)
+        if protected:
+            text = self._protect.sub(f" {_PLACEHOLDER} ", text)
+        output = _tagger(self._dic, self.config.use_base_form).parse(text)
+        kept = iter(protected)
+        return [next(kept) if ph else term for ph, term in self._keep.findall(output)]
+
+    def analyze_many(self, texts: Iterable[str]) -> list[list[str]]:
+        """``[self(t) for t in texts]``."""
+        return [self(t) for t in texts]
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-serialisable description, stored in a knowledge base's manifest."""
+        import hashlib
+
+        c = self.config
+        user_hash = None
+        if c.user_dict:
+            user_hash = hashlib.sha256(Path(c.user_dict).read_bytes()).hexdigest()
+        return {
+            "analyzer": "jpagent.text.morph.Analyzer",
+            "version": ANALYZER_VERSION,
+            "dictionary": f"unidic-lite {(Path(unidic_dir()) / 'version').read_text().strip()}",
+            "use_base_form": c.use_base_form,
+            "drop_pos": list(c.drop_pos),
+            "fold_width": c.fold_width,
+            "lowercase": c.lowercase,
+            "user_dict": c.user_dict,
+            "user_dict_sha256": user_hash,
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])  # type: ignore[misc]
+
+
+def _protect_pattern(user_terms: list[str], lowercase: bool) -> re.Pattern[str]:
+    """Regex for the pieces kept whole: user terms (longest first), then ASCII words."""
+    alts = []
+    for term in sorted(set(user_terms), key=len, reverse=True):
+        pat = re.escape(term)
+        if term[0].isascii() and term[0].isalnum():
+            pat = r"(?<![A-Za-z0-9_])" + pat
+        if term[-1].isascii() and term[-1].isalnum():
+            pat += r"(?![A-Za-z0-9_])"
+        alts.append(pat)
+    word = _ASCII_WORD.replace("A-Za-z", "a-z") if lowercase else _ASCII_WORD
+    alts.append(word)
+    return re.compile("|".join(alts))

@@ -1,0 +1,170 @@
+"""answer() and ChatSession with a scripted model over a real knowledge base.
+
+The model is scripted (tests/rag/conftest.py) because these tests check our parsing, packing,
+prompting and citation mapping; retrieval is the real hybrid retriever over a real knowledge
+base, and citation offsets are checked against the files as jpagent's loaders decode them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from jpagent.loaders import load
+from jpagent.rag import NO_ANSWER, ChatSession, RagConfig, answer, build_prompt, condense_question
+from jpagent.types import Message
+
+LEAVE_Q = "有給休暇は何日前までに申請しますか？"
+
+
+def document_text(source: str) -> str:
+    (doc,) = load(source)
+    return doc.text
+
+
+def test_citation_maps_to_source_path_and_offsets(retriever, scripted) -> None:
+    model = scripted(["取得日の3日前までに勤怠システムで申請します[1]。"])
+    result = answer(LEAVE_Q, retriever, model, k=3)
+    (citation,) = result.citations
+    assert citation.number == 1
+    assert citation.source.endswith("休暇規程.md")
+    cited = document_text(citation.source)[citation.start : citation.end]
+    assert "3日前までに勤怠システムで申請" in cited
+    assert citation.chunk_id.startswith(citation.source)
+
+
+def test_citation_into_a_cp932_file_points_at_decoded_text(retriever, scripted) -> None:
+    model = scripted(["1泊につき1万2千円が上限です［１］。"])
+    result = answer("出張の宿泊費の上限はいくらですか？", retriever, model, k=3)
+    (citation,) = result.citations
+    assert citation.source.endswith("出張旅費規程.txt")
+    assert "1万2千円" in document_text(citation.source)[citation.start : citation.end]
+
+
+def test_prompt_numbers_sources_with_file_heading_and_question(retriever, scripted) -> None:
+    model = scripted(["10日です[1]。"])
+    answer("入社6か月後の有給休暇は何日ですか？", retriever, model, k=3)
+    (messages, options), = model.calls  # fmt: skip
+    system, user = messages
+    assert system.role == "system" and NO_ANSWER in system.content
+    assert "[1]" in system.content
+    assert user.content.startswith("# 資料\n[1] 出典: 休暇規程.md")
+    assert "見出し: 休暇規程 > 第1章 年次有給休暇" in user.content
+    assert "入社6か月後の有給休暇は何日ですか？" in user.content
+    assert options.temperature == 0.0 and options.max_tokens == RagConfig().answer_tokens
+
+
+def test_streaming_text_and_reasoning_kept_apart(retriever, scripted) -> None:
+    model = scripted(["10日を付与します[1]。"], reasoning="資料[2]も見たが、[1]が根拠になる。")
+    pieces: list[str] = []
+    result = answer(LEAVE_Q, retriever, model, k=3, stream_callback=pieces.append)
+    assert len(pieces) > 1 and "".join(pieces) == result.text == "10日を付与します[1]。"
+    assert result.reasoning == "資料[2]も見たが、[1]が根拠になる。"
+    assert [c.number for c in result.citations] == [1]  # [2] in the reasoning is not a citation
+    assert set(result.timings) == {"retrieve", "prompt", "ttft", "generate", "total"}
+    assert result.timings["total"] >= result.timings["generate"] >= result.timings["ttft"] >= 0
+
+
+def test_numbers_naming_no_source_are_dropped_and_logged(retriever, scripted, caplog) -> None:
+    model = scripted(["3日前までです[1][9]。"])
+    with caplog.at_level(logging.WARNING, logger="jpagent.rag.answer"):
+        result = answer(LEAVE_Q, retriever, model, k=3)
+    assert [c.number for c in result.citations] == [1]
+    assert result.text == "3日前までです[1][9]。"  # the text is never rewritten
+    assert "[9]" in caplog.text
+
+
+def test_no_answer_has_no_citations(retriever, scripted) -> None:
+    model = scripted([NO_ANSWER + "[1]"])
+    result = answer("社員食堂の営業時間は？", retriever, model, k=3)
+    assert result.text.startswith(NO_ANSWER) and result.citations == ()
+
+
+def test_no_room_for_any_source_answers_no_answer_without_the_model(retriever, scripted) -> None:
+    # 600 characters of window cannot hold the prompt, a source and 512 for the answer
+    model = scripted([], window=600)  # any call would fail
+    pieces: list[str] = []
+    result = answer(LEAVE_Q, retriever, model, k=3, stream_callback=pieces.append)
+    assert result.text == NO_ANSWER and result.citations == () and pieces == [NO_ANSWER]
+    assert model.calls == []
+
+
+def test_tight_budget_packs_best_hits_first_and_cuts_nothing(retriever) -> None:
+    hits = retriever.retrieve(LEAVE_Q, k=6)
+    budget = len(hits[0].chunk.text) + 60  # the best hit and its header, little more
+    prompt = build_prompt(
+        LEAVE_Q, hits, context_window=100_000, count_tokens=len,
+        config=RagConfig(max_context_tokens=budget),
+    )  # fmt: skip
+    sources = prompt.packed.sources
+    assert sources and sources[0].chunk_id == hits[0].chunk.id
+    assert prompt.packed.tokens <= budget
+    texts = {h.chunk.text for h in hits}
+    for s in sources:
+        assert s.text in texts  # whole chunks only
+    order = [h.chunk.id for h in hits]
+    assert [order.index(s.chunk_id) for s in sources] == sorted(
+        order.index(s.chunk_id) for s in sources
+    )
+
+
+def test_user_options_are_kept(retriever, scripted) -> None:
+    from jpagent.llm.base import ChatOptions
+
+    model = scripted(["10日です[1]。"])
+    answer(LEAVE_Q, retriever, model, k=3, options=ChatOptions(temperature=0.7, max_tokens=64))
+    (_, options), = model.calls  # fmt: skip
+    assert (options.temperature, options.max_tokens) == (0.7, 64)
+
+
+def test_condense_without_history_returns_the_question_unchanged(scripted) -> None:
+    model = scripted([])
+    assert condense_question("有給休暇は何日？", (), model) == "有給休暇は何日？"
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("書き換えた質問：「年次有給休暇は何日前までに申請が必要ですか？」",
+         "年次有給休暇は何日前までに申請が必要ですか？"),
+        ("\n年次有給休暇は何日前までに申請が必要ですか？\n（補足）", "年次有給休暇は何日前までに申請が必要ですか？"),
+        ("", "それは何日前までに申請が必要ですか？"),  # empty rewrite: keep the question
+    ],
+)  # fmt: skip
+def test_condense_cleans_the_rewrite(scripted, reply: str, expected: str) -> None:
+    history = (Message("user", "有給休暇は何日もらえますか？"), Message("assistant", "10日です[1]。"))
+    model = scripted([reply])
+    assert condense_question("それは何日前までに申請が必要ですか？", history, model) == expected
+    (messages, _), = model.calls  # fmt: skip
+    assert "ユーザー: 有給休暇は何日もらえますか？" in messages[1].content
+    assert "アシスタント: 10日です[1]。" in messages[1].content
+    assert "それは何日前までに申請が必要ですか？" in messages[1].content
+
+
+def test_chat_session_retrieves_with_the_rewritten_follow_up(retriever, scripted) -> None:
+    model = scripted(
+        [
+            "10日です[1]。",
+            "書き換えた質問: 年次有給休暇は何日前までに申請が必要ですか？",
+            "取得日の3日前までです[1]。",
+        ]
+    )
+    session = ChatSession(retriever, model, config=RagConfig(k=3))
+    first = session.ask("入社6か月で有給休暇は何日もらえますか？")
+    assert first.timings["condense"] == 0.0 and len(model.calls) == 1
+    second = session.ask("それは何日前までに申請が必要ですか？")
+    assert session.last_query == "年次有給休暇は何日前までに申請が必要ですか？"
+    answer_messages = model.calls[2][0]
+    assert "年次有給休暇は何日前までに申請が必要ですか？" in answer_messages[-1].content
+    assert "取得日の3日前までに" in answer_messages[-1].content  # retrieved with the rewrite
+    assert [m.role for m in answer_messages[1:3]] == ["user", "assistant"]  # history in prompt
+    assert [m.content for m in session.history] == [
+        "入社6か月で有給休暇は何日もらえますか？",
+        "10日です[1]。",
+        "それは何日前までに申請が必要ですか？",
+        "取得日の3日前までです[1]。",
+    ]
+    assert second.citations and second.citations[0].source.endswith("休暇規程.md")
+    assert second.timings["total"] >= second.timings["condense"]

@@ -1,0 +1,226 @@
+"""MeCab morphology (fugashi + unidic-lite), the BM25 analyzer and user dictionaries."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from jpagent.errors import ConfigError
+from jpagent.text import morph
+from jpagent.text.morph import Analyzer, AnalyzerConfig, token_spans, tokenize
+from jpagent.text.userdict import compile_user_dict, read_user_dict
+
+USER_CSV = """# 社内用語
+surface,reading,pos
+スマート勤怠Pro,すまーときんたいぷろ,名詞-固有名詞-一般
+経費ナビ,ケイヒナビ,固有名詞
+"""
+
+
+@pytest.fixture
+def user_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("JPAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "terms.csv"
+    path.write_text(USER_CSV, encoding="utf-8")
+    return str(path)
+
+
+# ------------------------------------------------------------------------------ tokenize
+@pytest.mark.parametrize(
+    ("text", "surface", "base", "reading", "pos_prefix"),
+    [
+        ("東京に行った", "東京", "東京", "トウキョウ", "名詞-固有名詞"),  # orthBase, not lemma
+        ("東京に行った", "行っ", "行く", "イッ", "動詞"),
+        ("大阪で食べました", "食べ", "食べる", "タベ", "動詞"),
+        ("美しかった", "美しかっ", "美しい", "ウツクシカッ", "形容詞"),
+        ("コンピューターを使う", "コンピューター", "コンピューター", "コンピューター", "名詞"),
+    ],
+)
+def test_token_fields(text: str, surface: str, base: str, reading: str, pos_prefix: str) -> None:
+    tokens = {t.surface: t for t in tokenize(text)}
+    t = tokens[surface]
+    assert (t.base, t.reading) == (base, reading)
+    assert t.pos.startswith(pos_prefix)
+
+
+def test_unknown_word_base_falls_back_to_surface() -> None:
+    (t,) = [t for t in tokenize("ﾎｹﾞﾎｹﾞ") if t.surface]
+    assert t.base == t.surface
+    assert t.reading == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "東京 タワー\nに\t行く",
+        "  先頭と末尾の空白  ",
+        "全角\u3000空白と、句読点。",
+        "ASCII words and 日本語 mixed 2024年",
+        "",
+    ],
+)
+def test_offsets_round_trip(text: str) -> None:
+    tokens = tokenize(text)
+    assert all(text[t.start : t.end] == t.surface for t in tokens)
+    assert [(t.start, t.end) for t in tokens] == token_spans(text)
+    rebuilt = "".join(t.surface for t in tokens)
+    assert rebuilt == re.sub(r"[ \t\n]", "", text)
+
+
+def test_long_text_windows_do_not_cut_morphemes() -> None:
+    unit = "東京都に住んでいます"
+    text = unit * 3000  # 30,000 characters: several analysis windows
+    tokens = tokenize(text)
+    assert all(text[t.start : t.end] == t.surface for t in tokens)
+    one = [t.surface for t in tokenize(unit * 3)]
+    per_unit = len(one) // 3
+    assert len(tokens) == per_unit * 3000
+    assert {t.surface for t in tokens} == set(one)
+
+
+# ------------------------------------------------------------------------------ analyzer
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("東京都に住んでいます。", ["東京", "都", "住む", "いる"]),
+        ("東京に行った", ["東京", "行く"]),
+        ("ＡＢＣ株式会社のＰＣ", ["abc", "株式", "会社", "pc"]),  # width + case folded
+        ("ｶﾀｶﾅとｶﾞｲﾄﾞ", ["カタカナ", "ガイド"]),
+        ("get_user_id を呼ぶ", ["get_user_id", "呼ぶ"]),
+        ("v2.3.1 に更新", ["v2.3.1", "更新"]),
+        ("文字コードはISO-2022-JPです", ["文字", "コード", "iso-2022-jp"]),
+        ("HTTP404エラー", ["http404", "エラー"]),
+        ("C++とC#", ["c++", "c#"]),
+        ("円周率は3.14です", ["円周", "率", "3.14"]),
+        ("連絡はtaro@example.co.jpへ", ["連絡", "taro@example.co.jp"]),
+        ("「えっ！？」（笑）", ["えっ", "笑"]),
+        ("", []),
+    ],
+)
+def test_analyzer_terms(text: str, expected: list[str]) -> None:
+    assert Analyzer()(text) == expected
+
+
+def test_regex_tokenizer_failure_is_not_repeated() -> None:
+    """bm25s's default pattern turns a Japanese sentence into one token; ours does not."""
+    sentence = "東京都に住んでいます"
+    assert re.findall(r"(?u)\b\w\w+\b", sentence) == [sentence]
+    terms = Analyzer()(sentence)
+    assert sentence not in terms and "東京" in terms
+
+
+@pytest.mark.parametrize(
+    ("config", "text", "expected"),
+    [
+        (AnalyzerConfig(use_base_form=False), "東京に行った", ["東京", "行っ"]),
+        (AnalyzerConfig(drop_pos=()), "東京に行った", ["東京", "に", "行く", "た"]),
+        (AnalyzerConfig(lowercase=False), "HTTP404とAPI", ["HTTP404", "API"]),
+        (AnalyzerConfig(fold_width=False, lowercase=False), "ＡＢＣ", ["ＡＢＣ"]),
+    ],
+)
+def test_analyzer_switches(config: AnalyzerConfig, text: str, expected: list[str]) -> None:
+    assert Analyzer(config)(text) == expected
+
+
+def test_placeholder_in_input_cannot_shift_terms() -> None:
+    assert Analyzer()("a\ufdd0b 東京") == ["a", "b", "東京"]
+
+
+def test_analyze_many_and_pickle() -> None:
+    a = Analyzer()
+    texts = ["東京に行った", "v2.3.1 に更新"]
+    assert a.analyze_many(texts) == [a(t) for t in texts]
+    b = pickle.loads(pickle.dumps(a))
+    assert b(texts[1]) == ["v2.3.1", "更新"]
+
+
+def test_settings_are_json() -> None:
+    s = Analyzer().settings()
+    assert json.loads(json.dumps(s)) == s
+    assert s["dictionary"].startswith("unidic-lite")
+    assert s["drop_pos"] == ["助詞", "助動詞", "補助記号", "記号", "空白"]
+
+
+def test_one_tagger_per_thread() -> None:
+    main = morph._tagger(None)
+    assert morph._tagger(None) is main
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.extend([morph._tagger(None)] * 2))
+    worker.start()
+    worker.join()
+    assert seen[0] is seen[1] and seen[0] is not main
+
+
+# ------------------------------------------------------------------------ user dictionary
+def test_user_dict_keeps_product_names_whole(user_csv: str) -> None:
+    text = "スマート勤怠Proと経費ナビを使う"
+    plain = [t.surface for t in tokenize(text)]
+    assert "スマート勤怠Pro" not in plain  # without the dictionary MeCab splits it
+    with_dict = tokenize(text, user_dict=user_csv)
+    assert [t.surface for t in with_dict][:3] == ["スマート勤怠Pro", "と", "経費ナビ"]
+    assert with_dict[0].reading == "スマートキンタイプロ"
+    assert with_dict[0].pos == "名詞-固有名詞-一般"
+
+
+def test_user_dict_in_analyzer(user_csv: str) -> None:
+    assert "スマート勤怠pro" not in Analyzer()("スマート勤怠Pro")
+    a = Analyzer(AnalyzerConfig(user_dict=user_csv))
+    assert a("スマート勤怠Proと経費ナビを使う。ｽﾏｰﾄ勤怠ＰＲＯ") == [
+        "スマート勤怠pro",
+        "経費ナビ",
+        "使う",
+        "スマート勤怠pro",
+    ]
+    assert a.settings()["user_dict_sha256"]
+
+
+def test_user_dict_is_compiled_once_per_content(user_csv: str, tmp_path: Path) -> None:
+    first = compile_user_dict(user_csv, tmp_path / "c")
+    mtime = first.stat().st_mtime_ns
+    assert compile_user_dict(user_csv, tmp_path / "c") == first
+    assert first.stat().st_mtime_ns == mtime
+    Path(user_csv).write_text(USER_CSV + "勤怠ナビ,キンタイナビ,固有名詞\n", encoding="utf-8")
+    second = compile_user_dict(user_csv, tmp_path / "c")
+    assert second != first and second.exists()
+
+
+def test_read_user_dict_forms(tmp_path: Path) -> None:
+    p = tmp_path / "d.csv"
+    p.write_text("用語A,あ,\n用語B,,普通名詞\n用語C,シー,名詞,固有名詞,人名\n", encoding="utf-8")
+    got = read_user_dict(p)
+    assert [(t.surface, t.reading, t.pos) for t in got] == [
+        ("用語A", "ア", ("名詞", "固有名詞", "一般", "*")),
+        ("用語B", "*", ("名詞", "普通名詞", "一般", "*")),
+        ("用語C", "シー", ("名詞", "固有名詞", "人名", "*")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("", "has no terms"),
+        ("空白 入り,クウハク,名詞\n", "contains whitespace"),
+        ("社内語,シャナイゴ,名詞-固有名詞-一般-一般-余分\n", "more than 4 levels"),
+    ],
+)
+def test_user_dict_errors(tmp_path: Path, content: str | None, message: str) -> None:
+    p = tmp_path / "bad.csv"
+    if content is not None:
+        p.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        compile_user_dict(p, tmp_path / "cache")
+    assert str(p) in str(info.value)
+    assert info.value.message_ja
+
+
+def test_user_dict_not_utf8(tmp_path: Path) -> None:
+    p = tmp_path / "sjis.csv"
+    p.write_bytes("社内用語,シャナイヨウゴ,名詞\n".encode("cp932"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_user_dict(p)
