@@ -194,12 +194,13 @@ def ask(
             answer = base.ask(question, k=k)
             print_json(answer_json(answer, question))
             return
-        answer = base.ask(question, k=k, stream=_write)
+        answer = base.ask(question, k=k, stream=write_stream)
     sys.stdout.write("\n")
     print_citations(answer)
 
 
-def _write(text: str) -> None:
+def write_stream(text: str) -> None:
+    """Print streamed answer text as it arrives."""
     sys.stdout.write(text)
     sys.stdout.flush()
 
@@ -217,6 +218,6 @@ def chat(ctx: typer.Context, kb: KbOpt = None, model: ModelOpt = None) -> None:
                 break
             if not question:
                 break
-            answer = session.ask(question, stream_callback=_write)
+            answer = session.ask(question, stream_callback=write_stream)
             sys.stdout.write("\n")
             print_citations(answer)
