@@ -88,6 +88,10 @@ class LLMConfig:
     timeout: float = field(default=120.0, metadata=_doc("seconds before a request gives up"))
     max_retries: int = field(default=2, metadata=_doc("retries on connection errors"))
     ollama_host: str = field(default="http://127.0.0.1:11434", metadata=_doc("Ollama server URL"))
+    n_ctx: int = field(
+        default=0, metadata=_doc("llama.cpp context length in tokens (0: jpagent's default)")
+    )
+    n_threads: int = field(default=0, metadata=_doc("llama.cpp threads (0: half the logical CPUs)"))
 
 
 @dataclass(frozen=True)

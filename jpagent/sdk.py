@@ -107,16 +107,9 @@ class KB:
     def chat_model(self) -> Any:
         """The chat model named by ``models.chat`` (loaded on first use, then reused)."""
         if self._chat_model is None:
-            from jpagent.llm.registry import get_chat_model
+            from jpagent.llm.registry import chat_model_from_config
 
-            llm = self.config.llm
-            self._chat_model = get_chat_model(
-                self.config.models.chat,
-                timeout=llm.timeout,
-                max_retries=llm.max_retries,
-                ollama_host=llm.ollama_host,
-                setting=f"models.chat ({self.config.sources.get('models.chat', 'default')})",
-            )
+            self._chat_model = chat_model_from_config(self.config)
         return self._chat_model
 
     def ask(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -105,12 +105,22 @@ def embed_in_batches(
             message_ja=f"batch_size は 1 以上にしてください（指定値: {batch_size}）。",
         )
     items = list(texts)
-    parts: list[np.ndarray] = []
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     if not want_progress(progress, len(items)):
-        for i in range(0, len(items), batch_size):
-            parts.append(embed_batch(items[i : i + batch_size]))
+        return np.concatenate([embed_batch(batch) for batch in batches], axis=0)
+    bar = _start_bar(label, len(items))
+    try:
+        parts = []
+        for batch in batches:
+            parts.append(embed_batch(batch))
+            bar.advance(bar.task_ids[0], len(batch))
         return np.concatenate(parts, axis=0)
+    finally:
+        bar.stop()
 
+
+def _start_bar(label: str, total: int) -> Any:
+    """A started rich Progress on stderr with one task counting ``total`` texts."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -120,19 +130,17 @@ def embed_in_batches(
         TimeRemainingColumn,
     )
 
-    columns = (
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Embedding ({label})", total=len(items))
-        for i in range(0, len(items), batch_size):
-            batch = items[i : i + batch_size]
-            parts.append(embed_batch(batch))
-            bar.advance(task, len(batch))
-    return np.concatenate(parts, axis=0)
+    bar.add_task(f"Embedding ({label})", total=total)
+    bar.start()
+    return bar
 
 
 def require_str_list(texts: Sequence[str], source: str) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jpagent.embed.base import Embedder, empty, require_str_list
+from jpagent.embed.base import Embedder, embed_in_batches, empty, require_str_list
 from jpagent.errors import JpagentError
 
 logger = logging.getLogger(__name__)
@@ -50,14 +50,27 @@ def _chunks(items: list[bytes], size: int) -> Iterable[list[bytes]]:
 class CachedEmbedder:
     """Any Embedder plus a persistent vector cache; same ``name`` and ``dim`` as ``inner``.
 
-    Only texts whose vectors are not yet stored reach ``inner``; duplicates within one call are
-    embedded once. ``hits`` and ``misses`` count texts served from and added to the cache.
+    Only texts whose vectors are not yet stored reach ``inner``, ``flush_every`` at a time, and
+    each slice is committed as soon as it is embedded, so a run killed halfway keeps what it
+    did. Duplicates within one call are embedded once. ``progress`` works as in the backends
+    (None: a bar for large inputs in a terminal). ``hits`` and ``misses`` count texts served
+    from and added to the cache.
     """
 
-    def __init__(self, inner: Embedder, cache_dir: str | Path, *, busy_timeout: float = 60.0):
+    def __init__(
+        self,
+        inner: Embedder,
+        cache_dir: str | Path,
+        *,
+        progress: bool | None = None,
+        flush_every: int = 128,
+        busy_timeout: float = 60.0,
+    ) -> None:
         self.inner = inner
         self.name: str = inner.name
         self.path = Path(cache_dir) / CACHE_FILE
+        self.progress = progress
+        self.flush_every = flush_every
         self.busy_timeout = busy_timeout
         self.hits = 0
         self.misses = 0
@@ -146,13 +159,22 @@ class CachedEmbedder:
                 missing[key] = text
         self.hits += sum(1 for k in keys if k in found)
         if missing:
-            vectors = self.inner.embed_documents(list(missing.values()))
-            self._check_dim(vectors.shape[1])
-            new_keys = list(missing)
-            self._store(new_keys, vectors)
-            found.update(zip(new_keys, vectors, strict=True))
-            self.misses += len(missing)
+            vectors = embed_in_batches(
+                list(missing.values()),
+                self._embed_and_store,
+                batch_size=self.flush_every,
+                progress=self.progress,
+                label=self.name,
+            )
+            found.update(zip(missing, vectors, strict=True))
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _embed_and_store(self, texts: list[str]) -> np.ndarray:
+        vectors = self.inner.embed_documents(texts)
+        self._check_dim(vectors.shape[1])
+        self._store([cache_key("document", t) for t in texts], vectors)
+        self.misses += len(texts)
+        return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query, from the cache when it was embedded before."""

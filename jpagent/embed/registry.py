@@ -122,8 +122,8 @@ def _build_config(
     return config_cls(**values)
 
 
-def create_embedder(spec: str, **options: Any) -> Embedder:
-    """Build the embedder a spec names (no cache). Unknown prefixes raise SpecError listing all."""
+def _resolve(spec: str, options: dict[str, Any]) -> tuple[type, str, Any]:
+    """The backend class, the spec's target and the filled-in config for ``spec``."""
     prefix, target, text_options = split_spec(spec)
     backend = BACKENDS.get(prefix)
     if backend is None:
@@ -134,9 +134,14 @@ def create_embedder(spec: str, **options: Any) -> Embedder:
             hint=f"The default is {DEFAULT_SPEC} (bundled, no network needed).",
         )
     module = importlib.import_module(backend.module)
-    config_cls = getattr(module, backend.config)
-    config = _build_config(config_cls, prefix, spec, text_options, options)
-    return getattr(module, backend.cls)(target, config)
+    config = _build_config(getattr(module, backend.config), prefix, spec, text_options, options)
+    return getattr(module, backend.cls), target, config
+
+
+def create_embedder(spec: str, **options: Any) -> Embedder:
+    """Build the embedder a spec names (no cache). Unknown prefixes raise SpecError listing all."""
+    cls, target, config = _resolve(spec, options)
+    return cls(target, config)
 
 
 def get_embedder(
@@ -145,11 +150,13 @@ def get_embedder(
     """Build the embedder named by ``spec``; with ``cache_dir``, wrap it in a CachedEmbedder.
 
     ``options`` are fields of the backend's config (``batch_size``, ``progress``, ``prefixes``,
-    ``host``, ``timeout``…); an unknown one raises SpecError listing the valid ones.
+    ``host``, ``timeout``…); an unknown one raises SpecError listing the valid ones. With a
+    cache, the progress bar (if any) counts the texts the cache could not serve.
     """
-    embedder = create_embedder(spec, **options)
+    cls, target, config = _resolve(spec, options)
     if cache_dir is None:
-        return embedder
+        return cls(target, config)
     from jpagent.embed.cache import CachedEmbedder
 
-    return CachedEmbedder(embedder, cache_dir)
+    inner = cls(target, dataclasses.replace(config, progress=False))
+    return CachedEmbedder(inner, cache_dir, progress=config.progress)

@@ -77,6 +77,17 @@ class NewDocument(NamedTuple):
     terms: Sequence[Sequence[str]]
 
 
+class PendingFile(NamedTuple):
+    """A source file's facts and the documents it now gives (possibly none)."""
+
+    source: str
+    file_hash: str
+    mtime_ns: int
+    size: int
+    chunk_fp: str
+    documents: Sequence[NewDocument]
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -235,56 +246,50 @@ class DocStore:
 
     # ---------------------------------------------------------------- writes
 
-    def write_pending(
-        self,
-        source: str,
-        file_hash: str,
-        mtime_ns: int,
-        size: int,
-        chunk_fp: str,
-        documents: Sequence[NewDocument],
-    ) -> None:
-        """Replace every document of ``source`` by ``documents``, all with status ``pending``.
+    def write_pending(self, files: Sequence[PendingFile]) -> None:
+        """Replace every document of each file by its new documents, all ``pending``.
 
-        One transaction. Old chunks of the file disappear from the store here; their vectors
-        are removed from Chroma afterwards (or by reconciliation after a crash).
+        One transaction for all ``files``. Old chunks of the files disappear from the store
+        here; their vectors are removed from Chroma afterwards (or by reconciliation after a
+        crash).
         """
         now = time.time()
         with self.transaction() as db:
-            self._delete_sources(db, [source])
-            for new in documents:
-                doc = new.document
-                db.execute(
-                    "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        doc.id,
-                        source,
-                        file_hash,
-                        mtime_ns,
-                        size,
-                        chunk_fp,
-                        PENDING,
-                        _dumps(_doc_metadata(doc)),
-                        now,
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
-                    [
+            self._delete_sources(db, [f.source for f in files])
+            for f in files:
+                for new in f.documents:
+                    doc = new.document
+                    db.execute(
+                        "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
                         (
-                            c.id,
                             doc.id,
-                            seq,
-                            c.text,
-                            c.start,
-                            c.end,
-                            c.content_hash,
-                            _dumps(c.metadata),
-                            _dumps(list(t)),
-                        )
-                        for seq, (c, t) in enumerate(zip(new.chunks, new.terms, strict=True))
-                    ],
-                )
+                            f.source,
+                            f.file_hash,
+                            f.mtime_ns,
+                            f.size,
+                            f.chunk_fp,
+                            PENDING,
+                            _dumps(_doc_metadata(doc)),
+                            now,
+                        ),
+                    )
+                    db.executemany(
+                        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+                        [
+                            (
+                                c.id,
+                                doc.id,
+                                seq,
+                                c.text,
+                                c.start,
+                                c.end,
+                                c.content_hash,
+                                _dumps(c.metadata),
+                                _dumps(list(t)),
+                            )
+                            for seq, (c, t) in enumerate(zip(new.chunks, new.terms, strict=True))
+                        ],
+                    )
             self._bump(db)
 
     def mark_indexed(self, sources: Iterable[str]) -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from jpagent.index.docstore import FileRecord, NewDocument
+from jpagent.index.docstore import FileRecord, NewDocument, PendingFile
 from jpagent.index.lock import WriterLock
 from jpagent.index.manifest import config_to_json
 from jpagent.loaders import DEFAULT_MAX_BYTES, Skipped, load_many, walk
@@ -325,8 +325,13 @@ def _ingest_batch(
     sources = [item.source for item, _, _ in work]
     old_ids = set(kb.store.chunk_ids_of_sources(sources))
     new_ids = {c.id for c in new_chunks}
-    for item, digest, docs in work:
-        kb.store.write_pending(item.source, digest, item.mtime_ns, item.size, fingerprint, docs)
+    kb.store.write_pending(
+        [
+            PendingFile(item.source, digest, item.mtime_ns, item.size, fingerprint, docs)
+            for item, digest, docs in work
+        ]
+    )
+    for item, _, _ in work:
         if item.record is None:
             counts.added += 1
         else:

@@ -135,10 +135,12 @@ class KnowledgeBase:
         if embedder is not None:
             embedder_spec = embedder_spec or str(embedder.name)
         manifest = _read_existing(path, create)
-        if manifest is None:
-            path.mkdir(parents=True, exist_ok=True)
         stored_spec = (manifest or {}).get("embedder", {}).get("spec")
         spec = embedder_spec or stored_spec or DEFAULT_EMBEDDER
+        if embedder is None:
+            _check_spec(spec)
+        if manifest is None:
+            path.mkdir(parents=True, exist_ok=True)
         if analyzer_config is None:
             stored = ((manifest or {}).get("analyzer") or {}).get("config")
             analyzer_config = config_from_json(AnalyzerConfig, stored)
@@ -356,6 +358,20 @@ class KnowledgeBase:
         """Update manifest fields (the caller holds the writer lock)."""
         self.manifest = {**self.manifest, **changes, "updated": now_iso()}
         write_manifest(self.path, self.manifest)
+
+
+def _check_spec(spec: str) -> None:
+    """Refuse an embedder spec no backend serves before a knowledge base is created with it."""
+    from jpagent.embed.registry import BACKENDS, split_spec
+    from jpagent.errors import SpecError
+
+    prefix = split_spec(spec)[0]
+    if prefix not in BACKENDS:
+        valid = ", ".join(b.example for b in BACKENDS.values())
+        raise SpecError(
+            f"Unknown embedder {prefix!r} in spec {spec!r}; valid: {valid}.",
+            f"埋め込みモデル指定 {spec!r} の種類 {prefix!r} は不明です。使えるもの: {valid}",
+        )
 
 
 def _new_manifest(

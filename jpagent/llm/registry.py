@@ -1,12 +1,12 @@
 """From a spec string to a chat model: prefix → lazily imported backend class.
 
-=================  ===========================================  =====================
-prefix             backend                                      needs
-=================  ===========================================  =====================
-``llamacpp:``      :class:`jpagent.llm.llamacpp.LlamaCppChat`   ``jpagent[llamacpp]``
-``openai:``        :class:`jpagent.llm.openai_compat.OpenAIChat`  httpx (core)
-``ollama:``        :class:`jpagent.llm.ollama.OllamaChat`       ollama (core)
-=================  ===========================================  =====================
+=============  ================================================  =====================
+prefix         backend                                           needs
+=============  ================================================  =====================
+``llamacpp:``  :class:`jpagent.llm.llamacpp.LlamaCppChat`        ``jpagent[llamacpp]``
+``openai:``    :class:`jpagent.llm.openai_compat.OpenAIChat`     httpx (core)
+``ollama:``    :class:`jpagent.llm.ollama.OllamaChat`            ollama (core)
+=============  ================================================  =====================
 
 The reasoning format and, for ``openai:``, a fallback context window come from the model's
 profile (:func:`jpagent.llm.profiles.profile_for_spec`) when one matches.
@@ -121,11 +121,16 @@ def get_chat_model(
 
 def chat_model_from_config(config: Config, spec: str | None = None) -> ChatModel:
     """The chat model of ``config`` (``models.chat`` unless ``spec`` is given), with the
-    ``llm.timeout``, ``llm.max_retries`` and ``llm.ollama_host`` settings."""
+    ``llm.*`` settings (timeout, retries, Ollama host, llama.cpp context and threads)."""
+    llm = config.llm
     return get_chat_model(
         spec or config.models.chat,
-        timeout=config.llm.timeout,
-        max_retries=config.llm.max_retries,
-        ollama_host=config.llm.ollama_host,
-        setting="--model" if spec else "models.chat",
+        timeout=llm.timeout,
+        max_retries=llm.max_retries,
+        ollama_host=llm.ollama_host,
+        n_ctx=llm.n_ctx or None,
+        n_threads=llm.n_threads or None,
+        setting="--model"
+        if spec
+        else f"models.chat ({config.sources.get('models.chat', 'default')})",
     )

@@ -3,8 +3,9 @@
 ``Filters(source_glob="規程/**/*.md", tags={"人事"})`` keeps chunks whose ``source`` matches
 the glob and whose ``metadata["tags"]`` carries every listed tag. The glob follows the usual
 path rules: ``*`` and ``?`` stay within one path segment, ``**`` spans segments, ``[abc]`` is a
-character class; a glob with no ``/`` is matched against the file name alone (as in
-``.gitignore``), so ``*.md`` finds Markdown files in any folder.
+character class. A relative glob matches the end of the path at a segment boundary (sources
+are usually absolute paths): ``*.md`` finds Markdown files in any folder and ``規程/**`` anything
+under a folder named 規程; a glob starting with ``/`` must match the whole path.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def chunk_tags(metadata: dict[str, Any]) -> frozenset[str]:
 def glob_match(pattern: str, path: str) -> bool:
     """Whether POSIX ``path`` matches ``pattern`` (rules in the module docstring)."""
     path = path.replace("\\", "/")
-    if "/" not in pattern:
-        path = path.rsplit("/", 1)[-1]
+    if not pattern.startswith("/"):
+        pattern = "**/" + pattern  # relative: any trailing run of whole segments
     return _compile(pattern).fullmatch(path) is not None
 
 

@@ -95,7 +95,7 @@ def chunk_text(
             hint="Set text.chunk_tokens to e.g. 384.",
         )
     meta = dict(metadata or {})
-    count = (counter or get_token_counter(config.counter)).count
+    count = _memoized((counter or get_token_counter(config.counter)).count)
     headings = _headings(text, meta)
     heading_starts = [h[1] for h in headings]
     units = _units(text, config, count, heading_starts)
@@ -130,6 +130,19 @@ def chunk_text(
             )
         )
     return chunks
+
+
+def _memoized(count: Any) -> Any:
+    """``count`` with a per-call memo (gaps like "\\n\\n" and re-checked chunks repeat)."""
+    memo: dict[str, int] = {}
+
+    def counted(text: str) -> int:
+        n = memo.get(text)
+        if n is None:
+            n = memo[text] = count(text)
+        return n
+
+    return counted
 
 
 # ------------------------------------------------------------------------------ headings

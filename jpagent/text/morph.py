@@ -25,6 +25,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,15 +37,18 @@ __all__ = ["DEFAULT_DROP_POS", "Analyzer", "AnalyzerConfig", "Token", "token_spa
 DEFAULT_DROP_POS = ("助詞", "助動詞", "補助記号", "記号", "空白")
 ANALYZER_VERSION = 1
 
-# MeCab output for the analyzer, one line per morpheme: "pos1 \t term". The term is orthBase
-# (unknown words: the surface) or, with use_base_form off, the surface.
+# MeCab output for the analyzer, one line per morpheme: "key \t term". The key is the left
+# context id (%phl) for dictionary words (its first POS level is known from left-id.def, so
+# MeCab parses the feature CSV once, for the term) and the first POS level for unknown words.
+# The term is orthBase (unknown words: the surface) or, with use_base_form off, the surface.
 _FORMATS = {
-    True: (r"%f[0]\t%f[10]\n", r"%f[0]\t%m\n"),
-    False: (r"%f[0]\t%m\n", r"%f[0]\t%m\n"),
+    True: (r"%phl\t%f[10]\n", r"%f[0]\t%m\n"),
+    False: (r"%phl\t%m\n", r"%f[0]\t%m\n"),
 }
 # Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.
 # U+FDD0 is a Unicode noncharacter, never found in interchanged text (it is removed first).
 _PLACEHOLDER = "\ufdd0"
+_PADDED_PLACEHOLDER = f" {_PLACEHOLDER} "
 _ASCII_WORD = r"[A-Za-z0-9_]+(?:[.\-@][A-Za-z0-9_]+)*(?:\+\+|#(?![A-Za-z0-9_]))?"
 _TOKENIZE_WINDOW = 8192  # characters per MeCab call in tokenize(); bounds memory on huge lines
 
@@ -229,12 +233,10 @@ class Analyzer:
         if config.user_dict and not config.user_dict.endswith(".dic"):
             terms = [self._fold(t.surface) for t in read_user_dict(config.user_dict)]
         self._protect = _protect_pattern(terms, config.lowercase)
-        drop = "|".join(re.escape(p) for p in config.drop_pos)
-        keep_pos = rf"(?!(?:{drop})\t)" if drop else ""
-        # One line per morpheme: "pos1 \t term". Captures: placeholder, kept term.
-        self._keep = re.compile(
-            rf"^(?:[^\t\n]*\t({_PLACEHOLDER})|{keep_pos}[^\t\n]*\t([^\n]+))$", re.M
-        )
+        # Lines to drop: a key naming a dropped POS, unless the term is a placeholder.
+        drop = _drop_keys(config.drop_pos)
+        skip = rf"(?!(?:{drop})\t(?!{_PLACEHOLDER}$))" if drop else ""
+        self._keep = re.compile(rf"^{skip}[^\t\n]*\t([^\n]+)$", re.M)
 
     def _fold(self, text: str) -> str:
         if self.config.fold_width and not unicodedata.is_normalized("NFKC", text):
@@ -248,12 +250,18 @@ class Analyzer:
         text = self._fold(text)
         if _PLACEHOLDER in text:
             text = text.replace(_PLACEHOLDER, " ")
-        protected = self._protect.findall(text)
-        if protected:
-            text = self._protect.sub(f" {_PLACEHOLDER} ", text)
-        output = _tagger(self._dic, self.config.use_base_form).parse(text)
+        protected: list[str] = []
+
+        def protect(m: re.Match[str]) -> str:
+            protected.append(m.group())
+            return _PADDED_PLACEHOLDER
+
+        text = self._protect.sub(protect, text)
+        terms = self._keep.findall(_tagger(self._dic, self.config.use_base_form).parse(text))
+        if not protected:
+            return terms
         kept = iter(protected)
-        return [next(kept) if ph else term for ph, term in self._keep.findall(output)]
+        return [next(kept) if t == _PLACEHOLDER else t for t in terms]
 
     def analyze_many(self, texts: Iterable[str]) -> list[list[str]]:
         """``[self(t) for t in texts]``."""
@@ -284,6 +292,54 @@ class Analyzer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])  # type: ignore[misc]
+
+
+def _drop_keys(drop_pos: tuple[str, ...]) -> str:
+    """Regex alternatives for the line keys of dropped morphemes (see ``_FORMATS``)."""
+    if not drop_pos:
+        return ""
+    ids = sorted(i for i, pos1 in _left_id_pos1(unidic_dir()).items() if pos1 in drop_pos)
+    ranges: list[list[int]] = []
+    for i in ids:
+        if ranges and ranges[-1][1] == i - 1:
+            ranges[-1][1] = i
+        else:
+            ranges.append([i, i])
+    alts = [alt for lo, hi in ranges for alt in _int_range(lo, hi)]
+    return "|".join([*alts, *(re.escape(p) for p in drop_pos)])
+
+
+@lru_cache(maxsize=4)
+def _left_id_pos1(dicdir: str) -> dict[int, str]:
+    out = {}
+    with open(Path(dicdir) / "left-id.def", encoding="utf-8") as f:
+        for line in f:
+            num, _, feature = line.rstrip("\n").partition(" ")
+            out[int(num)] = feature.split(",", 1)[0]
+    return out
+
+
+def _int_range(lo: int, hi: int) -> list[str]:
+    """Regex alternatives matching exactly the decimal integers ``lo..hi`` (``lo >= 0``)."""
+    if lo > hi:
+        return []
+    slo, shi = str(lo), str(hi)
+    if len(slo) < len(shi):
+        top = 10 ** len(slo) - 1
+        return _int_range(lo, top) + _int_range(top + 1, hi)
+    if lo == hi:
+        return [slo]
+    i = 0
+    while slo[i] == shi[i]:
+        i += 1
+    prefix, rest = slo[:i], len(slo) - i - 1
+    if slo[i + 1 :] == "0" * rest and shi[i + 1 :] == "9" * rest:
+        return [prefix + f"[{slo[i]}-{shi[i]}]" + r"\d" * rest]
+    if slo[i + 1 :] != "0" * rest:
+        top = int(prefix + slo[i] + "9" * rest)
+        return _int_range(lo, top) + _int_range(top + 1, hi)
+    bottom = int(prefix + shi[i] + "0" * rest)
+    return _int_range(lo, bottom - 1) + _int_range(bottom, hi)
 
 
 def _protect_pattern(user_terms: list[str], lowercase: bool) -> re.Pattern[str]:

