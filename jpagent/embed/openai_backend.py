@@ -38,7 +38,10 @@ class OpenAIConfig(HttpEmbedConfig):
 
 
 def parse_target(target: str) -> tuple[str, str]:
-    """Split ``http://host:port/v1#model`` into ``(base_url, model)``, or raise SpecError."""
+    """Split ``http://host:port/v1#model`` into ``(base_url, model)``, or raise SpecError.
+
+    A URL given with the endpoint (``.../v1/embeddings``) is cut back to its base.
+    """
     url, sep, model = target.rpartition("#")
     if not sep or not url or not model:
         raise SpecError(
@@ -52,7 +55,7 @@ def parse_target(target: str) -> tuple[str, str]:
             f"Base URL {url!r} in spec 'openai:{target}' must start with http:// or https://.",
             message_ja=f"ベースURL {url!r} は http:// か https:// で始めてください。",
         )
-    return url.rstrip("/"), model
+    return url.rstrip("/").removesuffix("/embeddings"), model
 
 
 def _vector(item: Any, url: str) -> list[float] | np.ndarray:

@@ -39,7 +39,7 @@ class Span(NamedTuple):
     end: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalSystem:
     """A named retriever for the eval: ``search(question, k) -> [Span]`` best first.
 
@@ -158,7 +158,7 @@ def llamaindex_bm25(docs: dict[str, str]) -> EvalSystem:
     retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
 
     def search(question: str, k: int) -> list[Span]:
-        retriever.similarity_top_k = k
+        retriever.similarity_top_k = min(k, len(nodes))  # bm25s refuses k > corpus size
         return [spans[r.node.node_id] for r in retriever.retrieve(question)]
 
     return EvalSystem("llamaindex-bm25", search, _all_spans(list(spans.values())))
@@ -202,7 +202,6 @@ def _langchain_docs(docs: dict[str, str], split: bool) -> tuple[list[Any], list[
         texts = [p.page_content for p in group]
         starts = locate(docs[doc_id], texts, [p.metadata.get("start_index") for p in group])
         for piece, text, start in zip(group, texts, starts, strict=True):
-            piece.metadata["span"] = len(spans)
             spans.append(Span(doc_id, start, start + len(text)))
             ordered.append(piece)
     return ordered, spans

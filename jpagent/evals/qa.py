@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 import string
 import time
 import unicodedata
@@ -131,6 +132,8 @@ class QAConfig:
     """Questions answered by the full citation pipeline (``answer``) to time ``ask``; 0: none."""
     ask_max_tokens: int = 160
     """Generation budget for those ``ask`` answers."""
+    n_threads: int | None = None
+    """llama.cpp threads for ``llamacpp:`` specs (None: the backend's default)."""
 
 
 @dataclass(frozen=True)
@@ -197,14 +200,15 @@ class QAReport:
     def to_markdown(self) -> str:
         """A Markdown summary table plus the run's settings."""
         scores = self.scores()
+        cfg = self.config
         lines = [
             f"# QA eval — JSQuAD, {self.model} ({self.date})",
             "",
             f"- command: `{self.command}`",
             f"- data: `{self.dataset}`; {self.n} questions sampled with seed {self.seed}",
-            f"- prompts: `{self.config['system_template']}` + `{self.config['user_template']}`"
-            f" (closed-book: `{self.config['closed_user_template']}`); "
-            f"rag k={self.config['k']}; max_tokens={self.config['max_tokens']}",
+            f"- prompts: `{cfg.get('system_template')}` + `{cfg.get('user_template')}`"
+            f" (closed-book: `{cfg.get('closed_user_template')}`); "
+            f"rag k={cfg.get('k')}; max_tokens={cfg.get('max_tokens')}",
             "- metrics: JSQuAD normalisation (NFKC, lower case, no spaces or punctuation); "
             "EM and character F1, max over the gold answers",
             "",
@@ -223,8 +227,16 @@ class QAReport:
             ratio = scores["rag"]["f1_vs_oracle"]
             verdict = "meets" if ratio >= 0.95 else "misses"
             lines += ["", f"RAG F1 / oracle F1 = {ratio:.3f} ({verdict} the 0.95 target)."]
-        setup = ", ".join(f"{k} {v:.1f} s" for k, v in self.setup_seconds.items())
-        lines += ["", f"Setup: {setup}."]
+        if "ask" in scores:
+            lines += [
+                "",
+                "`ask`: the full citation pipeline (`answer_system.j2`/`answer_user.j2`, "
+                f"max_tokens={cfg.get('ask_max_tokens')}) on the first {int(scores['ask']['n'])}"
+                " questions; its answers are sentences (EM/F1 not comparable) and its "
+                "'gold in context' column means a citation points at the gold paragraph.",
+            ]
+        setup = ", ".join(f"{k} {v:.1f}" for k, v in self.setup_seconds.items())
+        lines += ["", f"Setup (seconds; load average and CPUs of the machine): {setup}."]
         return "\n".join(lines) + "\n"
 
 
@@ -329,7 +341,9 @@ def _answer_one(
     )
 
 
-def _ask_one(question: Any, golds: tuple[str, ...], chat_model: Any, retriever: Any, config):
+def _ask_one(
+    question: Any, golds: tuple[str, ...], chat_model: Any, retriever: Any, config: QAConfig
+) -> QAItem:
     """Time the full citation pipeline (what ``jpagent ask`` runs) on one question."""
     rag = RagConfig(k=config.k, answer_tokens=config.ask_max_tokens)
     result = answer(question.text, retriever, chat_model, config=rag)
@@ -381,12 +395,12 @@ def run_qa_eval(
     data = load_jsquad(path)
     golds = gold_answers(path)
     questions = seeded_subset(data.questions, limit, seed)
-    setup: dict[str, float] = {}
+    setup: dict[str, float] = {"load_avg_1min_start": os.getloadavg()[0]}
     t0 = time.perf_counter()
     if chat_model is None:
         from jpagent.llm.registry import get_chat_model
 
-        chat_model = get_chat_model(model_spec)
+        chat_model = get_chat_model(model_spec, n_threads=config.n_threads)
     from jpagent.llm.base import ChatOptions
     from jpagent.types import Message
 
@@ -410,6 +424,8 @@ def run_qa_eval(
             )
     for q in questions[: config.ask_limit]:
         items.append(_ask_one(q, golds[q.id], chat_model, retriever, config))
+    setup["load_avg_1min_end"] = os.getloadavg()[0]
+    setup["cpus"] = float(os.cpu_count() or 0)
     return QAReport(
         dataset=str(path),
         model=getattr(chat_model, "name", model_spec),
@@ -448,3 +464,40 @@ def write_report(
     md.write_text(report.to_markdown(), encoding="utf-8")
     js.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     return md, js
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jpagent.evals.qa``: run the eval and write ``qa-<date>.{md,json}``."""
+    import argparse
+    import shlex
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m jpagent.evals.qa", description=__doc__)
+    parser.add_argument("--data", default=None, help="JSQuAD JSON (default: $JPAGENT_DATA_DIR)")
+    parser.add_argument("--model", default="llamacpp:default")
+    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--k", type=int, default=QAConfig.k)
+    parser.add_argument("--ask-limit", type=int, default=QAConfig.ask_limit)
+    parser.add_argument("--out", default="evals/results")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    words = ["python", "-m", "jpagent.evals.qa", *(sys.argv[1:] if argv is None else argv)]
+    report = run_qa_eval(
+        args.data,
+        model_spec=args.model,
+        limit=args.limit,
+        seed=args.seed,
+        settings=tuple(s for s in args.settings.split(",") if s),
+        config=QAConfig(k=args.k, ask_limit=args.ask_limit),
+        command=shlex.join(words),
+    )
+    md, js = write_report(report, args.out)
+    print(report.to_markdown())
+    print(f"wrote {md} and {js}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

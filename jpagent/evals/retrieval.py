@@ -393,3 +393,42 @@ def _chunk_settings(mode: str, chunk_config: Any) -> dict[str, Any] | None:
     from jpagent.text.chunk import ChunkConfig
 
     return asdict(chunk_config or ChunkConfig())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jpagent.evals.retrieval --data FILE [--mode M] [--limit N] [--out DIR]``.
+
+    Prints the table; with ``--out`` also writes ``retrieval-<mode>-<date>.md`` and ``.json``.
+    """
+    import argparse
+    import sys
+
+    from jpagent.evals.report import render_table, write_report
+
+    parser = argparse.ArgumentParser(description="JSQuAD retrieval eval")
+    parser.add_argument("--data", default=None, help="JSQuAD JSON (default: $JPAGENT_DATA_DIR)")
+    parser.add_argument("--mode", choices=MODES, default="paragraph")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated")
+    parser.add_argument("--limit", type=int, default=None, help="questions for the rerank row")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="folder for the recorded .md/.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    report = run_retrieval_eval(
+        args.data,
+        mode=args.mode,
+        systems=[s for s in args.systems.split(",") if s],
+        limit=args.limit,
+        seed=args.seed,
+    )
+    print(render_table(report))
+    if args.out:
+        words = sys.argv[1:] if argv is None else list(argv)
+        command = "python -m jpagent.evals.retrieval " + " ".join(words)
+        for path in write_report(report, args.out, command=command):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

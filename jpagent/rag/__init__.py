@@ -7,7 +7,7 @@ standalone queries before retrieving. Prompts are Jinja2 files in ``jpagent/rag/
 """
 
 from jpagent.rag.answer import Prompt, RagConfig, answer, build_prompt, generate
-from jpagent.rag.chat import ChatSession, condense_question
+from jpagent.rag.chat import ChatSession, condense_question, retrieval_query
 from jpagent.rag.citations import (
     NO_ANSWER,
     CitationMark,
@@ -39,4 +39,5 @@ __all__ = [
     "parse_citations",
     "render_template",
     "resolve_citations",
+    "retrieval_query",
 ]

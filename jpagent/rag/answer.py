@@ -190,16 +190,17 @@ def answer(
     options: ChatOptions | None = None,
     stream_callback: Callable[[str], None] | None = None,
     config: RagConfig = RagConfig(),
+    query: str | None = None,
 ) -> Answer:
     """Answer ``question`` from what ``retriever`` finds, citing the sources as [1], [2]…
 
     ``k`` overrides ``config.k``. ``history`` (earlier messages of a chat) goes into the prompt
-    as context; the retrieval query is ``question`` as given (a chat rewrites follow-ups first,
-    see :class:`jpagent.rag.chat.ChatSession`). ``stream_callback(text)`` receives the answer
-    text as it is generated.
+    as context. The retrieval query is ``query`` when given, else ``question`` (a chat rewrites
+    follow-ups first, see :class:`jpagent.rag.chat.ChatSession`). ``stream_callback(text)``
+    receives the answer text as it is generated.
     """
     t0 = time.perf_counter()
-    hits = retriever.retrieve(question, k=k if k is not None else config.k)
+    hits = retriever.retrieve(query or question, k=k if k is not None else config.k)
     t_retrieved = time.perf_counter()
     opts = _options(options, config)
     prompt = build_prompt(

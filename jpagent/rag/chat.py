@@ -5,6 +5,11 @@ A follow-up such as 「それは何日前までに申請しますか？」 retri
 rewrite it, given the history, into a question that stands alone
 (「有給休暇は何日前までに申請しますか？」); :class:`ChatSession` retrieves with that query and
 answers with :func:`jpagent.rag.answer.answer`, keeping the history.
+
+Small models sometimes hand the follow-up back unchanged (the default 1.5B model does with
+「日当は？」). When the rewrite equals the question, :class:`ChatSession` retrieves with the
+previous user question and the follow-up together (:func:`retrieval_query`), and asks the
+model the follow-up as it was written, with the history in the prompt.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
     from jpagent.llm.base import ChatModel, ChatOptions
     from jpagent.retrieve.base import Retriever
 
-__all__ = ["ChatSession", "clean_condensed", "condense_question"]
+__all__ = ["ChatSession", "clean_condensed", "condense_question", "retrieval_query"]
 
 CONDENSE_MAX_TOKENS = 96
 """Tokens allowed for a rewritten question (one line)."""
@@ -83,6 +88,15 @@ def condense_question(
     return clean_condensed(result.text) or question
 
 
+def retrieval_query(question: str, standalone: str, history: Sequence[Message]) -> str:
+    """The query to retrieve with: the rewrite, or, when the model left the follow-up unchanged,
+    the previous user question and the follow-up on two lines."""
+    if standalone.strip() != question.strip():
+        return standalone
+    previous = next((m.content for m in reversed(history) if m.role == "user"), "")
+    return f"{previous}\n{question}" if previous else question
+
+
 class ChatSession:
     """A conversation over a retriever: ``ask`` rewrites follow-ups, retrieves, answers.
 
@@ -104,7 +118,7 @@ class ChatSession:
         self.options = options
         self._history: list[Message] = []
         self.last_query = ""
-        """The standalone query the last question was retrieved with."""
+        """The query the last question was retrieved with (see :func:`retrieval_query`)."""
 
     @property
     def history(self) -> tuple[Message, ...]:
@@ -119,19 +133,23 @@ class ChatSession:
     def ask(self, question: str, stream_callback: Callable[[str], None] | None = None) -> Answer:
         """Answer ``question`` in the context of the conversation and remember the turn."""
         t0 = time.perf_counter()
-        query, condense = question, 0.0
+        standalone, condense = question, 0.0
         if self._history:
-            query = condense_question(question, self._history, self.chat_model, config=self.config)
+            standalone = condense_question(
+                question, self._history, self.chat_model, config=self.config
+            )
             condense = time.perf_counter() - t0
+        query = retrieval_query(question, standalone, self._history)
         self.last_query = query
         result = answer(
-            query,
+            standalone,
             self.retriever,
             self.chat_model,
             history=self._history,
             options=self.options,
             stream_callback=stream_callback,
             config=self.config,
+            query=query,
         )
         self._history += [Message("user", question), Message("assistant", result.text)]
         timings = dict(result.timings, condense=condense)

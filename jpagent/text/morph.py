@@ -13,7 +13,12 @@
   into a MeCab ``.dic`` and keeps company terms such as ``スマート勤怠Pro`` as one morpheme; the
   analyzer also protects the listed terms from the ASCII cut.
 
-One fugashi tagger per thread and per user dictionary, created on first use and reused.
+One fugashi tagger per thread and per user dictionary, created on first use and reused (the
+analyzer with ``use_base_form=False`` asks MeCab for a different output line, so it has its own).
+
+Speed: the analyzer asks MeCab for one short line per morpheme (left context id and term) and
+filters those lines with one regular expression, instead of building a Python object per
+morpheme; ``evals/bench_chunking.py`` measures it against a bare fugashi loop.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ _FORMATS = {
 _PLACEHOLDER = "\ufdd0"
 _PADDED_PLACEHOLDER = f" {_PLACEHOLDER} "
 _ASCII_WORD = r"[A-Za-z0-9_]+(?:[.\-@][A-Za-z0-9_]+)*(?:\+\+|#(?![A-Za-z0-9_]))?"
-_TOKENIZE_WINDOW = 8192  # characters per MeCab call in tokenize(); bounds memory on huge lines
+_TOKENIZE_WINDOW = 8192  # characters per MeCab call on long texts (MeCab fails on huge ones)
 
 _local = threading.local()
 
@@ -246,7 +251,12 @@ class Analyzer:
         return text
 
     def __call__(self, text: str) -> list[str]:
-        """BM25 terms of ``text``, in text order."""
+        """BM25 terms of ``text``, in text order.
+
+        Texts longer than about 8,000 characters are analysed in windows cut at a line break,
+        sentence end, space or comma (MeCab itself fails on inputs of a few hundred thousand
+        characters).
+        """
         text = self._fold(text)
         if _PLACEHOLDER in text:
             text = text.replace(_PLACEHOLDER, " ")
@@ -257,7 +267,13 @@ class Analyzer:
             return _PADDED_PLACEHOLDER
 
         text = self._protect.sub(protect, text)
-        terms = self._keep.findall(_tagger(self._dic, self.config.use_base_form).parse(text))
+        tagger = _tagger(self._dic, self.config.use_base_form)
+        if len(text) <= _TOKENIZE_WINDOW:
+            terms = self._keep.findall(tagger.parse(text))
+        else:  # MeCab crashes on very long inputs: analyse in windows cut at breaks
+            terms = []
+            for piece in _windows(text):
+                terms += self._keep.findall(tagger.parse(piece))
         if not protected:
             return terms
         kept = iter(protected)
@@ -292,6 +308,26 @@ class Analyzer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])  # type: ignore[misc]
+
+
+_BREAKS = ("\n", "。", "！", "？", "!", "?", " ", "\u3000", "、", "，", ",")
+
+
+def _windows(text: str) -> Iterable[str]:
+    """Slices of ``text`` of at most ``_TOKENIZE_WINDOW`` characters, cut after a line break,
+    a sentence end, a space or a comma when one is in the second half of the window."""
+    pos, n = 0, len(text)
+    while pos < n:
+        stop = min(n, pos + _TOKENIZE_WINDOW)
+        if stop < n:
+            half = pos + _TOKENIZE_WINDOW // 2
+            for mark in _BREAKS:
+                k = text.rfind(mark, half, stop)
+                if k >= 0:
+                    stop = k + 1
+                    break
+        yield text[pos:stop]
+        pos = stop
 
 
 def _drop_keys(drop_pos: tuple[str, ...]) -> str:

@@ -59,7 +59,7 @@ _SCAN = re.compile(
     r"|(?P<open>[" + re.escape(_OPENERS) + r"])"
     r"|(?P<close>[" + re.escape(_CLOSERS) + r"])"
 )
-_HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+_HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?=[ \t\r\n\u2028\u2029]|$)")
 _LIST_NUMBER = re.compile(r"[ \t\u3000]*[(（]?[0-9０-９]{1,3}")
 _NEWLINE = re.compile(r"[\n\r\u2028\u2029]")
 

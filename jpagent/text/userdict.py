@@ -64,13 +64,13 @@ def unidic_dir() -> str:
 
 
 def default_cache_dir() -> Path:
-    """Where compiled user dictionaries go: ``$JPAGENT_CACHE_DIR/userdic`` or the user cache."""
-    base = os.environ.get("JPAGENT_CACHE_DIR")
-    if not base:
-        import platformdirs
+    """Where compiled user dictionaries go: ``userdic/`` in the user cache (``XDG_CACHE_HOME``).
 
-        base = platformdirs.user_cache_dir("jpagent")
-    return Path(base) / "userdic"
+    Compiled files are keyed by the CSV's content hash, so a shared cache is safe.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("jpagent")) / "userdic"
 
 
 def _to_katakana(s: str) -> str:

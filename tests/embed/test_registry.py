@@ -103,6 +103,8 @@ def test_http_backends_are_built_without_contacting_anyone(closed_port_url):
     emb = get_embedder("ollama:multilingual-e5-small;prefixes=none", host=closed_port_url)
     assert emb.name == "ollama:multilingual-e5-small;prefixes=none"
     assert get_embedder(emb.name, host=closed_port_url).name == emb.name
+    full = get_embedder(f"openai:{closed_port_url}/v1/embeddings/#e5")  # endpoint given
+    assert full.url == f"{closed_port_url}/v1/embeddings" and full.name.endswith("/v1#e5")
 
 
 def test_import_is_light():

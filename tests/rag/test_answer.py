@@ -134,7 +134,10 @@ def test_condense_without_history_returns_the_question_unchanged(scripted) -> No
     ],
 )  # fmt: skip
 def test_condense_cleans_the_rewrite(scripted, reply: str, expected: str) -> None:
-    history = (Message("user", "有給休暇は何日もらえますか？"), Message("assistant", "10日です[1]。"))
+    history = (
+        Message("user", "有給休暇は何日もらえますか？"),
+        Message("assistant", "10日です[1]。"),
+    )
     model = scripted([reply])
     assert condense_question("それは何日前までに申請が必要ですか？", history, model) == expected
     (messages, _), = model.calls  # fmt: skip
@@ -168,3 +171,29 @@ def test_chat_session_retrieves_with_the_rewritten_follow_up(retriever, scripted
     ]
     assert second.citations and second.citations[0].source.endswith("休暇規程.md")
     assert second.timings["total"] >= second.timings["condense"]
+
+
+@pytest.mark.parametrize(
+    ("question", "standalone", "expected"),
+    [
+        ("それは何日前まで？", "有給休暇は何日前まで？", "有給休暇は何日前まで？"),
+        ("日当は？", "日当は？", "出張の宿泊費の上限は？\n日当は？"),  # model changed nothing
+    ],
+)
+def test_retrieval_query(question: str, standalone: str, expected: str) -> None:
+    history = (Message("user", "出張の宿泊費の上限は？"), Message("assistant", "1万2千円です[1]。"))
+    from jpagent.rag import retrieval_query
+
+    assert retrieval_query(question, standalone, history) == expected
+    assert retrieval_query(question, question, ()) == question
+
+
+def test_unchanged_rewrite_retrieves_with_the_previous_question(retriever, scripted) -> None:
+    model = scripted(["1泊1万2千円です[1]。", "日当は？", "宿泊を伴う出張で1日3千円です[1]。"])
+    session = ChatSession(retriever, model, config=RagConfig(k=2))
+    session.ask("出張の宿泊費の上限はいくらですか？")
+    result = session.ask("日当は？")
+    assert session.last_query == "出張の宿泊費の上限はいくらですか？\n日当は？"
+    user_prompt = model.calls[2][0][-1].content
+    assert "宿泊を伴う出張で1日3千円" in user_prompt and user_prompt.rstrip().find("日当は？") > 0
+    assert result.citations[0].source.endswith("出張旅費規程.txt")

@@ -17,7 +17,9 @@ SHORT = ChatOptions(temperature=0.0, max_tokens=64)
 
 
 def test_answer_from_the_sources_cites_them(retriever, real_model) -> None:
-    result = answer("有給休暇は何日前までに申請しますか？", retriever, real_model, k=3, options=SHORT)
+    result = answer(
+        "有給休暇は何日前までに申請しますか？", retriever, real_model, k=3, options=SHORT
+    )
     assert "3日" in result.text
     assert result.citations
     assert all(c.source.endswith("休暇規程.md") for c in result.citations)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import random
 import re
 import threading
 from pathlib import Path
@@ -24,7 +25,7 @@ surface,reading,pos
 
 @pytest.fixture
 def user_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("JPAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = tmp_path / "terms.csv"
     path.write_text(USER_CSV, encoding="utf-8")
     return str(path)
@@ -83,6 +84,19 @@ def test_long_text_windows_do_not_cut_morphemes() -> None:
     assert {t.surface for t in tokens} == set(one)
 
 
+def test_huge_line_without_punctuation() -> None:
+    """MeCab crashes on a single ~400,000-character input; both paths window it."""
+    rnd = random.Random(0)
+    text = "".join(
+        rnd.choice("あいうえおかきくけこ東京都大阪府本日は晴天なり") for _ in range(400_000)
+    )
+    spans = token_spans(text)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))  # contiguous
+    terms = Analyzer()(text)
+    assert len(terms) > 100_000 and "東京" in terms
+
+
 # ------------------------------------------------------------------------------ analyzer
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -99,6 +113,8 @@ def test_long_text_windows_do_not_cut_morphemes() -> None:
         ("円周率は3.14です", ["円周", "率", "3.14"]),
         ("連絡はtaro@example.co.jpへ", ["連絡", "taro@example.co.jp"]),
         ("「えっ！？」（笑）", ["えっ", "笑"]),
+        ("x≥y", ["x", "y"]),  # an unknown symbol is dropped by its POS
+        ("☃と🍣", []),
         ("", []),
     ],
 )

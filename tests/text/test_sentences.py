@@ -72,6 +72,8 @@ def texts(source: str) -> list[str]:
         # Markdown headings are one sentence whatever they hold
         ("# 見出し！です。か?\n本文。", ["# 見出し！です。か?", "本文。"]),
         ("## 1. はじめに\n本文。", ["## 1. はじめに", "本文。"]),
+        ("#\n本文。次。", ["#", "本文。", "次。"]),
+        ("#タグ。本文。", ["#タグ。", "本文。"]),  # a hashtag is not a heading
         # ASCII period before Japanese (NFKC turns ． into .)
         ("これは例である.次に進む.", ["これは例である.", "次に進む."]),
         # nothing to split
