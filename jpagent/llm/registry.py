@@ -82,6 +82,12 @@ def get_chat_model(
             f"No chat backend for {parsed.kind!r} in {spec!r}. Valid: {', '.join(BACKENDS)}.",
             f"{spec!r} のチャットバックエンドがありません。",
         )
+    if parsed.options:
+        raise SpecError(
+            f"Chat model spec {spec!r} takes no ';key=value' options; "
+            "use the llm.* settings (timeout, n_ctx, n_threads…) instead.",
+            f"チャットモデル指定 {spec!r} にはオプションを付けられません（llm.* の設定を使ってください）。",
+        )
     if reasoning is not None and reasoning not in REASONING_MODES:
         raise SpecError(
             f"Unknown reasoning format {reasoning!r}. Valid: {', '.join(REASONING_MODES)}.",

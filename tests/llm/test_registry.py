@@ -72,3 +72,8 @@ def test_from_config_uses_the_llm_settings():
     assert (model.timeout, model.max_retries, model.host) == (7.5, 4, "http://127.0.0.1:9")
     with pytest.raises(SpecError, match="--model"):
         chat_model_from_config(cfg, "ollama")
+
+
+def test_chat_spec_options_are_refused_not_ignored():
+    with pytest.raises(SpecError, match="takes no ';key=value' options"):
+        get_chat_model("llamacpp:default;n_ctx=8192")

