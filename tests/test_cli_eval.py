@@ -56,3 +56,12 @@ def test_eval_without_data_is_a_user_error(clean_env):
 def test_eval_unknown_dataset(clean_env):
     result = runner.invoke(app, ["eval", "qa", "--dataset", "squad"])
     assert result.exit_code == 1 and "squad" in result.stderr
+
+
+def test_recorded_command_reproduces_the_run(small_jsquad):
+    result = runner.invoke(
+        app,
+        ["eval", "retrieval", "--data", str(small_jsquad), "--systems", "jpagent-bm25", "--json"],
+    )
+    command = json.loads(result.stdout)["command"]
+    assert command == f"jpagent eval retrieval --data {small_jsquad} --systems jpagent-bm25 --json"

@@ -47,8 +47,17 @@ def _progress_logging() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
 
 
-def _command() -> str:
-    return shlex.join(["jpagent", *sys.argv[1:]])
+def _command(ctx: typer.Context) -> str:
+    """The command line that reproduces this run (recorded with the results)."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value in (None, False) or value == param.default or not param.opts:
+            continue
+        words.append(param.opts[0])
+        if value is not True:
+            words.append(str(value))
+    return shlex.join(words)
 
 
 @eval_app.command("retrieval")
@@ -76,7 +85,7 @@ def eval_retrieval(
     report = run_retrieval_eval(
         path, mode=mode, systems=systems.split(",") if systems else None, limit=limit, seed=seed
     )
-    command = _command()
+    command = _command(ctx)
     if out_dir is not None:
         write_report(report, out_dir, command=command)
     if json_out:
@@ -111,7 +120,7 @@ def eval_qa(
         limit=limit,
         seed=seed,
         settings=tuple(s for s in settings.split(",") if s),
-        command=_command(),
+        command=_command(ctx),
     )
     if out_dir is not None:
         write_report(report, out_dir)
