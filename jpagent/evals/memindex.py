@@ -6,18 +6,35 @@ terms) built in a temporary folder, and the dense leg is an exact cosine search 
 matrix of the embedder's vectors (Chroma's HNSW is approximate; at evaluation sizes exact
 search is both faster and free of that noise). Retrieval code (legs, fusion, rerank) is the
 unchanged :mod:`jpagent.retrieve` code.
+
+``bm25`` (:class:`BM25Params`) sets Okapi BM25's ``k1`` and ``b``. ``None`` builds exactly what a
+knowledge base builds (``jpagent.index.keyword.build``, bm25s defaults k1=1.5, b=0.75); given
+params are passed to ``keyword.build`` when it takes them, else the bm25s model is built here with
+them and queried through the knowledge base's ``KeywordIndex``.
 """
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jpagent.types import Chunk
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """Okapi BM25 parameters (bm25s ``method="lucene"``)."""
+
+    #: Term-frequency saturation: lower values reward the presence of a term over repeats.
+    k1: float = 1.5
+    #: Length normalisation: 0 none, 1 full.
+    b: float = 0.75
 
 
 class MemoryIndex:
@@ -33,6 +50,7 @@ class MemoryIndex:
         analyzer: Callable[[str], list[str]],
         embedder: Any,
         vectors: np.ndarray | None = None,
+        bm25: BM25Params | None = None,
     ) -> None:
         from jpagent.index import keyword
 
@@ -48,10 +66,21 @@ class MemoryIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.vectors.shape[0] != len(self.chunks):
             raise ValueError("MemoryIndex: one vector per chunk is required")
+        self.bm25_params = bm25
+        terms = [analyzer(c.text) for c in self.chunks]
         self._tmp = tempfile.TemporaryDirectory(prefix="jpagent-memindex-")
         root = Path(self._tmp.name)
-        keyword.build(root, ids, [analyzer(c.text) for c in self.chunks], generation=0)
-        self._bm25 = keyword.load(root)
+        takes = inspect.signature(keyword.build).parameters
+        if bm25 is None or {"k1", "b"} <= set(takes):
+            extra = {} if bm25 is None else {"k1": bm25.k1, "b": bm25.b}
+            keyword.build(root, ids, terms, generation=0, **extra)
+            self._bm25 = keyword.load(root)
+        else:
+            import bm25s
+
+            model = bm25s.BM25(k1=bm25.k1, b=bm25.b)
+            model.index([list(t) for t in terms], show_progress=False)
+            self._bm25 = keyword.KeywordIndex(model, ids, 0, {cid: n for n, cid in enumerate(ids)})
 
     def dense_query(
         self,

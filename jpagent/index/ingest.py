@@ -6,9 +6,10 @@ Steps, under the folder's writer lock:
    ``docs.sqlite`` recorded (and whose chunk settings did not change) is skipped unread; one
    whose stat changed is hashed, and skipped if its content hash did not change. Files left
    ``pending`` by a killed ingest are redone.
-2. **Per batch of files:** load (``jpagent.loaders.load_many``; failures are collected with
-   their reasons), chunk (``jpagent.text.chunk.chunk_document``), analyze (BM25 terms), embed
-   (through the knowledge base's embedder and its on-disk cache), then write in this order:
+2. **In batches:** load (``jpagent.loaders.load_many``; failures are collected with their
+   reasons), chunk (``jpagent.text.chunk.chunk_document``) and analyze (BM25 terms) a few
+   files at a time; once enough chunks are ready, embed them (through the knowledge base's
+   embedder and its on-disk cache) and write them in this order:
    ``docs.sqlite`` transaction (the file's old documents and chunks replaced by the new ones,
    status ``pending``) → Chroma (old vectors deleted, new ones upserted) → ``docs.sqlite``
    transaction (status ``indexed``).
@@ -104,6 +105,14 @@ class _Todo(NamedTuple):
     record: FileRecord | None
 
 
+class _Work(NamedTuple):
+    """A loaded, chunked and analyzed file waiting to be embedded and written."""
+
+    file: PendingFile
+    new: bool  # the knowledge base did not know the file
+    n_chunks: int
+
+
 class _Counts:
     def __init__(self) -> None:
         self.added = self.updated = self.unchanged = self.removed = 0
@@ -130,7 +139,8 @@ def ingest(
     sync: bool = False,
     progress: bool = True,
     tags: Sequence[str] = (),
-    batch_files: int = 32,
+    batch_files: int = 64,
+    batch_chunks: int = 512,
     max_bytes: int = DEFAULT_MAX_BYTES,
     lock_timeout: float = 1.0,
     on_event: EventHook | None = None,
@@ -140,8 +150,10 @@ def ingest(
     ``include``/``exclude`` are glob patterns for folders (``jpagent.loaders.walk``);
     ``sync`` removes documents whose files are gone; ``tags`` are stored on every chunk of
     these files (``metadata["tags"]``, filterable in Chroma and by the retrievers; ingesting
-    a file again with other tags re-tags it); ``batch_files`` files are written per
-    batch (a crash loses at most one batch of work, and embeddings are cached);
+    a file again with other tags re-tags it). Files are loaded and analyzed ``batch_files``
+    at a time; once ``batch_chunks`` chunks (or the last files) are ready they are embedded
+    and written as one batch — each Chroma write has a fixed cost of ~0.2 s, so batches are
+    large; a crash loses at most one batch, and its embeddings are cached.
     ``lock_timeout`` is how long to wait for another writer before raising
     :class:`~jpagent.index.lock.KBLockedError`. ``on_event`` sees each durable step.
     """
@@ -162,11 +174,18 @@ def ingest(
         todo = _plan(kb, files, counts, tags)
         counts.timings["load"] += time.perf_counter() - t
 
+        step = max(1, batch_files)
+        ready: list[_Work] = []
         with _progress_bar(progress, len(todo)) as advance:
-            for start in range(0, len(todo), max(1, batch_files)):
-                batch = todo[start : start + max(1, batch_files)]
-                _ingest_batch(kb, batch, counts, max_bytes, emit, tags)
+            for start in range(0, len(todo), step):
+                batch = todo[start : start + step]
+                ready.extend(_prepare(kb, batch, counts, max_bytes, tags))
+                if sum(w.n_chunks for w in ready) >= batch_chunks:
+                    _write(kb, ready, counts, emit)
+                    ready = []
                 advance(len(batch))
+            if ready:
+                _write(kb, ready, counts, emit)
 
         t = time.perf_counter()
         if sync:
@@ -254,18 +273,17 @@ def _plan(
     return todo
 
 
-def _ingest_batch(
+def _prepare(
     kb: KnowledgeBase,
     batch: Sequence[_Todo],
     counts: _Counts,
     max_bytes: int,
-    emit: EventHook,
     tags: tuple[str, ...],
-) -> None:
+) -> list[_Work]:
+    """Load (skipping files whose content hash did not change), chunk and analyze ``batch``."""
     timings = counts.timings
     fingerprint = chunk_fingerprint(kb, tags)
 
-    # load: hash, skip unchanged content, parse the rest
     t = time.perf_counter()
     to_load: list[tuple[_Todo, str]] = []
     for item in batch:
@@ -282,7 +300,7 @@ def _ingest_batch(
         to_load.append((item, digest))
     if not to_load:
         timings["load"] += time.perf_counter() - t
-        return
+        return []
     loaded = load_many([item.path for item, _ in to_load], max_bytes=max_bytes)
     counts.failed.extend(loaded.skipped)
     skipped = {s.path for s in loaded.skipped}
@@ -291,9 +309,8 @@ def _ingest_batch(
         by_source.setdefault(doc.source, []).append(doc)
     timings["load"] += time.perf_counter() - t
 
-    # analyze: chunks and BM25 terms
     t = time.perf_counter()
-    work: list[tuple[_Todo, str, list[NewDocument]]] = []
+    work: list[_Work] = []
     for item, digest in to_load:
         if item.source in skipped:
             continue
@@ -304,14 +321,22 @@ def _ingest_batch(
                 chunks = [replace(c, metadata={**c.metadata, "tags": list(tags)}) for c in chunks]
             terms = kb.analyzer.analyze_many([c.text for c in chunks])
             new_docs.append(NewDocument(doc, chunks, terms))
-        work.append((item, digest, new_docs))
+        file = PendingFile(item.source, digest, item.mtime_ns, item.size, fingerprint, new_docs)
+        work.append(_Work(file, item.record is None, sum(len(d.chunks) for d in new_docs)))
     timings["analyze"] += time.perf_counter() - t
-    if not work:
-        return
+    return work
 
-    # embed
+
+def _write(
+    kb: KnowledgeBase,
+    work: Sequence[_Work],
+    counts: _Counts,
+    emit: EventHook,
+) -> None:
+    """Embed the chunks of ``work``, then write: pending rows → vectors → indexed."""
+    timings = counts.timings
     t = time.perf_counter()
-    new_chunks: list[Chunk] = [c for _, _, docs in work for d in docs for c in d.chunks]
+    new_chunks: list[Chunk] = [c for w in work for d in w.file.documents for c in d.chunks]
     vectors = (
         kb.embedder.embed_documents([c.text for c in new_chunks])
         if new_chunks
@@ -320,28 +345,19 @@ def _ingest_batch(
     counts.chunks_embedded += len(new_chunks)
     timings["embed"] += time.perf_counter() - t
 
-    # write: pending rows -> vectors -> indexed
     t = time.perf_counter()
-    sources = [item.source for item, _, _ in work]
+    sources = [w.file.source for w in work]
     old_ids = set(kb.store.chunk_ids_of_sources(sources))
     new_ids = {c.id for c in new_chunks}
-    kb.store.write_pending(
-        [
-            PendingFile(item.source, digest, item.mtime_ns, item.size, fingerprint, docs)
-            for item, digest, docs in work
-        ]
-    )
-    for item, _, _ in work:
-        if item.record is None:
-            counts.added += 1
-        else:
-            counts.updated += 1
+    kb.store.write_pending([w.file for w in work])
     emit("batch_pending", {"files": sources})
     kb.vectors.delete(sorted(old_ids - new_ids))
     kb.vectors.upsert(new_chunks, vectors)
     emit("batch_vectors", {"files": sources})
     kb.store.mark_indexed(sources)
     emit("batch_indexed", {"files": sources})
+    counts.added += sum(1 for w in work if w.new)
+    counts.updated += sum(1 for w in work if not w.new)
     counts.chunks_added += len(new_ids - old_ids)
     counts.chunks_removed += len(old_ids - new_ids)
     timings["write"] += time.perf_counter() - t

