@@ -11,7 +11,9 @@ TORCH  := torch==2.13.0
 EXTRAS := models,llamacpp,st,anchors,pdfgen,dev
 DATA   ?= ../shared/data
 
-.PHONY: setup demo test lint fmt models bench-text clean
+.PHONY: setup demo test lint fmt clean bench eval \
+	bench-loaders bench-chunking bench-embed bench-ingest bench-latency \
+	eval-retrieval eval-qa
 
 setup: $(STAMP)
 
@@ -38,6 +40,30 @@ lint: setup
 fmt: setup
 	$(VENV)/bin/ruff check --fix jpagent tests evals pipelines apps
 	$(VENV)/bin/ruff format jpagent tests evals pipelines apps
+
+# Benchmarks and evals: one command each; each records Markdown + JSON (command, date) in
+# evals/results/. They compare against the LlamaIndex / LangChain defaults in the same run.
+JSQUAD := $(DATA)/jsquad/valid-v1.3.json
+RESULTS := evals/results
+
+bench-loaders: setup
+	$(PY) evals/bench_loaders.py --data $(DATA)
+bench-chunking: setup
+	$(PY) evals/bench_chunking.py --data $(JSQUAD)
+bench-embed: setup
+	JPAGENT_DATA_DIR=$(DATA) $(PY) evals/bench_embed.py
+bench-ingest: setup
+	$(PY) evals/bench_ingest.py --data $(DATA)
+bench-latency: setup
+	$(PY) evals/bench_latency.py --data $(DATA)
+eval-retrieval: setup
+	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode paragraph --out $(RESULTS)
+	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --out $(RESULTS)
+eval-qa: setup
+	$(VENV)/bin/jpagent eval qa --data $(JSQUAD) --limit 40 --out $(RESULTS)
+
+bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency
+eval: eval-retrieval eval-qa
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
