@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.jpagent-setup
 # torch first, pinned: a plain `torch` would pull a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 EXTRAS := models,llamacpp,st,anchors,pdfgen,dev
-DATA   ?= ../shared/data
+DATA   ?= $(abspath ../shared/data)
 
 .PHONY: setup demo test lint fmt clean bench eval \
 	bench-loaders bench-chunking bench-embed bench-ingest bench-latency \

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def data_dir() -> Path:
     """The shared evaluation data folder (JSQuAD, Japanese MT-Bench), read in place."""
     path = Path(os.environ.get("JPAGENT_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not path.is_absolute():  # relative to the project root, whatever a test chdir'd to
+        path = ROOT / path
     if not (path / "jsquad").is_dir():
         pytest.fail(f"shared data not found at {path}; set JPAGENT_DATA_DIR")
     return path
