@@ -44,9 +44,11 @@ logger = logging.getLogger(__name__)
 MODES = ("paragraph", "article")
 JPAGENT_SYSTEMS = ("jpagent-bm25", "jpagent-dense", "jpagent-rrf", "jpagent-hybrid")
 RERANK_SYSTEM = "jpagent-hybrid+rerank"
-SYSTEMS = (*JPAGENT_SYSTEMS, RERANK_SYSTEM, *ANCHORS)
+#: Article mode only: the hybrid over chunks that ignore paragraph starts (plain-text ingest today).
+NOBOUNDS_SYSTEM = "jpagent-hybrid-nobounds"
+SYSTEMS = (*JPAGENT_SYSTEMS, NOBOUNDS_SYSTEM, RERANK_SYSTEM, *ANCHORS)
 #: Questions in the seeded subset for rows that call a model per candidate, unless ``limit``.
-DEFAULT_RERANK_LIMIT = 50
+DEFAULT_RERANK_LIMIT = 30
 #: Candidates the LLM reranker judges per question.
 RERANK_DEPTH = 10
 #: Ranked results requested per question (article mode needs enough to fill the largest budget).
@@ -106,14 +108,27 @@ def paragraph_chunks(data: JSQuAD) -> list[Chunk]:
     ]
 
 
-def article_chunks(data: JSQuAD, chunk_config: Any = None, counter: Any = None) -> list[Chunk]:
-    """Each article chunked by jpagent's chunker (``jpagent.text.chunk``)."""
+def article_chunks(
+    data: JSQuAD, chunk_config: Any = None, counter: Any = None, paragraph_bounds: bool = True
+) -> list[Chunk]:
+    """Each article chunked by jpagent's chunker (``jpagent.text.chunk``, default ``ChunkConfig``).
+
+    With ``paragraph_bounds`` the paragraph starts are handed to the chunker as section starts
+    (``metadata["headings"]``, the structure a Markdown/HTML loader provides), so no chunk spans
+    two paragraphs (``ChunkConfig.split_at_headings``); without, the article is plain text.
+    """
     from jpagent.text.chunk import ChunkConfig, chunk_document
 
     config = chunk_config or ChunkConfig()
+    starts: dict[int, list[int]] = {}
+    for p in data.paragraphs:
+        starts.setdefault(p.article, []).append(p.start)
     out: list[Chunk] = []
     for a in data.articles:
-        doc = Document(id=f"a{a.index}", text=a.text, source=f"jsquad/{a.title}")
+        meta: dict[str, Any] = {}
+        if paragraph_bounds:
+            meta["headings"] = [[2, s, a.title] for s in starts.get(a.index, [])]
+        doc = Document(id=f"a{a.index}", text=a.text, source=f"jsquad/{a.title}", metadata=meta)
         out.extend(chunk_document(doc, config, counter))
     return out
 
@@ -289,47 +304,56 @@ def run_retrieval_eval(
     questions = list(data.questions)
     if mode == "paragraph":
         docs = {p.id: p.text for p in data.paragraphs}
-        t0 = time.perf_counter()
         chunks = paragraph_chunks(data)
     else:
         docs = {f"a{a.index}": a.text for a in data.articles}
-        t0 = time.perf_counter()
         chunks = article_chunks(data, chunk_config)
     results: list[SystemResult] = []
+
+    def record(system: EvalSystem, qs: Sequence[Question], build: float, note: str = "") -> None:
+        """Evaluate ``system`` on ``qs``; a row with a ``note`` is a seeded-subset row."""
+        logger.info("evaluating %s on %d questions", system.name, len(qs))
+        metrics, secs = evaluate(mode, system, qs, budgets, depth)
+        sizes = [e - s for spans in system.spans.values() for s, e in spans]
+        results.append(
+            SystemResult(
+                system.name,
+                len(qs),
+                metrics,
+                bool(note),
+                secs + build,
+                len(sizes),
+                mean(sizes),
+                note,
+            )
+        )
+
     wanted_jp = [n for n in JPAGENT_SYSTEMS if n in names]
     index = None
     if wanted_jp or RERANK_SYSTEM in names:
         logger.info("indexing %d jpagent chunks", len(chunks))
+        t0 = time.perf_counter()
         index = MemoryIndex(chunks, analyzer, embedder, bm25=bm25)
         build = time.perf_counter() - t0
-        sizes = [len(c.text) for c in chunks]
         for system in jpagent_systems(index, hybrid, wanted_jp):
-            logger.info("evaluating %s on %d questions", system.name, len(questions))
-            metrics, secs = evaluate(mode, system, questions, budgets, depth)
-            results.append(
-                SystemResult(
-                    system.name,
-                    len(questions),
-                    metrics,
-                    False,
-                    secs + build,
-                    len(chunks),
-                    mean(sizes),
-                )
-            )
+            record(system, questions, build)
+    if NOBOUNDS_SYSTEM in names and mode == "article":
+        t0 = time.perf_counter()
+        flat = MemoryIndex(
+            article_chunks(data, chunk_config, paragraph_bounds=False),
+            analyzer,
+            embedder,
+            bm25=bm25,
+        )
+        build = time.perf_counter() - t0
+        system = jpagent_systems(flat, hybrid, ["jpagent-hybrid"])[0]
+        record(EvalSystem(NOBOUNDS_SYSTEM, system.search, system.spans), questions, build)
+        flat.close()
     for name in [n for n in ANCHORS if n in names]:
         logger.info("building %s", name)
         t0 = time.perf_counter()
         system = build_anchor(name, docs, split=(mode == "article"), embedder=embedder)
-        build = time.perf_counter() - t0
-        all_sizes = [e - s for spans in system.spans.values() for s, e in spans]
-        logger.info("evaluating %s on %d questions", name, len(questions))
-        metrics, secs = evaluate(mode, system, questions, budgets, depth)
-        results.append(
-            SystemResult(
-                name, len(questions), metrics, False, secs + build, len(all_sizes), mean(all_sizes)
-            )
-        )
+        record(system, questions, time.perf_counter() - t0)
     n_subset = DEFAULT_RERANK_LIMIT if limit is None else limit
     if RERANK_SYSTEM in names and index is not None:
         subset = seeded_subset(data.questions, n_subset, seed)
@@ -339,35 +363,8 @@ def run_retrieval_eval(
 
             reranker = LLMReranker(LlamaCppYesNoScorer())
         note = f"seeded subset: {len(subset)} questions, seed {seed}"
-        base = jpagent_systems(index, hybrid, ["jpagent-hybrid"])[0]
-        metrics, secs = evaluate(mode, base, subset, budgets, depth)
-        results.append(
-            SystemResult(
-                "jpagent-hybrid",
-                len(subset),
-                metrics,
-                True,
-                secs,
-                len(chunks),
-                mean([len(c.text) for c in chunks]),
-                note,
-            )
-        )
-        system = rerank_system(index, hybrid, reranker)
-        logger.info("evaluating %s on %d questions", RERANK_SYSTEM, len(subset))
-        metrics, secs = evaluate(mode, system, subset, budgets, depth)
-        results.append(
-            SystemResult(
-                RERANK_SYSTEM,
-                len(subset),
-                metrics,
-                True,
-                secs,
-                len(chunks),
-                mean([len(c.text) for c in chunks]),
-                note,
-            )
-        )
+        record(jpagent_systems(index, hybrid, ["jpagent-hybrid"])[0], subset, 0.0, note)
+        record(rerank_system(index, hybrid, reranker), subset, 0.0, note)
     if index is not None:
         index.close()
     settings = {
@@ -377,17 +374,13 @@ def run_retrieval_eval(
         "bm25": None if bm25 is None else {"k1": bm25.k1, "b": bm25.b},
         "plain_rrf": {"k": PLAIN_RRF.rrf_k, "candidates": PLAIN_RRF.candidates},
         "chunk_config": _chunk_settings(mode, chunk_config),
+        "paragraph_bounds": mode == "article",
         "budgets": list(budgets),
         "depth": depth,
         "rerank": {"limit": n_subset, "seed": seed, "depth": RERANK_DEPTH},
     }
     return RetrievalReport(
-        mode,
-        str(data.path),
-        len(questions),
-        len(docs),
-        tuple(results),
-        settings,
+        mode, str(data.path), len(questions), len(docs), tuple(results), settings
     )
 
 

@@ -10,7 +10,13 @@ import pytest
 from jpagent.evals.anchors import Span, locate
 from jpagent.evals.jsquad import load_jsquad, seeded_halves, seeded_subset
 from jpagent.evals.report import render_table, report_json, report_rows, write_report
-from jpagent.evals.retrieval import RERANK_SYSTEM, run_retrieval_eval, score_question
+from jpagent.evals.retrieval import (
+    NOBOUNDS_SYSTEM,
+    RERANK_SYSTEM,
+    article_chunks,
+    run_retrieval_eval,
+    score_question,
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,13 @@ def test_article_mode_with_rerank_subset(slice_path: Path, embedder, tmp_path: P
     report = run_retrieval_eval(
         slice_path,
         mode="article",
-        systems=["jpagent-hybrid", RERANK_SYSTEM, "langchain-vector", "llamaindex-vector"],
+        systems=[
+            "jpagent-hybrid",
+            NOBOUNDS_SYSTEM,
+            RERANK_SYSTEM,
+            "langchain-vector",
+            "llamaindex-vector",
+        ],
         limit=4,
         seed=1,
         embedder=embedder,
@@ -140,6 +152,23 @@ def test_article_scoring_by_answer_position(ranked, want) -> None:
     got = score_question("article", q, ranked, spans, (1000, 2000))
     for key, value in want.items():
         assert got[key] == value, key
+
+
+def test_article_chunks_respect_paragraph_bounds(slice_path: Path) -> None:
+    from jpagent.text.chunk import ChunkConfig
+
+    data = load_jsquad(slice_path)
+    config = ChunkConfig(max_tokens=384)
+    bounded = article_chunks(data, config)
+    flat = article_chunks(data, config, paragraph_bounds=False)
+    starts = {(f"a{p.article}", p.start) for p in data.paragraphs}
+    for chunks in (bounded, flat):
+        for c in chunks:
+            assert data.articles[int(c.doc_id[1:])].text[c.start : c.end] == c.text
+    assert starts <= {(c.doc_id, c.start) for c in bounded}  # every paragraph opens a chunk
+    assert all("\n\n" not in c.text.strip() for c in bounded)  # none spans two paragraphs
+    assert any("\n\n" in c.text.strip() for c in flat)  # plain text packs across them
+    assert bounded[0].metadata["heading_path"] == [data.articles[0].title]
 
 
 def test_locate_follows_overlapping_chunks() -> None:
