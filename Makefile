@@ -8,12 +8,12 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.jpagent-setup
 # torch first, pinned: a plain `torch` would pull a multi-GB CUDA build.
 TORCH  := torch==2.13.0
-EXTRAS := models,llamacpp,st,anchors,pdfgen,dev
+EXTRAS := models,llamacpp,st,anchors,pdfgen,evals,dev
 DATA   ?= $(abspath ../shared/data)
 
 .PHONY: setup demo test lint fmt clean bench eval \
 	bench-loaders bench-chunking bench-embed bench-ingest bench-latency \
-	eval-retrieval eval-qa
+	eval-retrieval eval-qa report
 
 setup: $(STAMP)
 
@@ -64,6 +64,11 @@ eval-qa: setup
 
 bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency
 eval: eval-retrieval eval-qa
+
+# One self-contained HTML page (and Markdown) of every result in evals/results/.
+report: setup
+	$(VENV)/bin/jpagent eval report --results $(RESULTS) --out $(RESULTS)/report.html \
+	  --md $(RESULTS)/report.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

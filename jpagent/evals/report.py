@@ -21,7 +21,7 @@ LABELS = {
     "jpagent-dense": "jpagent dense (same embedder)",
     "jpagent-rrf": "jpagent plain RRF k=60",
     "jpagent-hybrid": "jpagent hybrid (tuned defaults)",
-    "jpagent-hybrid-nobounds": "jpagent hybrid, chunks not bounded at paragraphs",
+    "jpagent-hybrid-sections": "jpagent hybrid, paragraph starts given as headings",
     "jpagent-hybrid+rerank": "jpagent hybrid + LLM rerank",
     "llamaindex-bm25": "LlamaIndex BM25Retriever defaults",
     "langchain-bm25": "LangChain BM25Retriever defaults",

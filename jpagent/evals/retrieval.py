@@ -44,9 +44,10 @@ logger = logging.getLogger(__name__)
 MODES = ("paragraph", "article")
 JPAGENT_SYSTEMS = ("jpagent-bm25", "jpagent-dense", "jpagent-rrf", "jpagent-hybrid")
 RERANK_SYSTEM = "jpagent-hybrid+rerank"
-#: Article mode only: the hybrid over chunks that ignore paragraph starts (plain-text ingest today).
-NOBOUNDS_SYSTEM = "jpagent-hybrid-nobounds"
-SYSTEMS = (*JPAGENT_SYSTEMS, NOBOUNDS_SYSTEM, RERANK_SYSTEM, *ANCHORS)
+#: Article mode only: the hybrid over chunks cut with the paragraph starts given as section
+#: starts (the structure a Markdown/HTML loader provides), beside the plain-text default.
+SECTIONS_SYSTEM = "jpagent-hybrid-sections"
+SYSTEMS = (*JPAGENT_SYSTEMS, SECTIONS_SYSTEM, RERANK_SYSTEM, *ANCHORS)
 #: Questions in the seeded subset for rows that call a model per candidate, unless ``limit``.
 DEFAULT_RERANK_LIMIT = 30
 #: Candidates the LLM reranker judges per question.
@@ -54,9 +55,10 @@ RERANK_DEPTH = 10
 #: Ranked results requested per question (article mode needs enough to fill the largest budget).
 DEPTH = {"paragraph": 10, "article": 30}
 PLAIN_RRF = HybridConfig(method="rrf", rrf_k=60.0, rrf_dense_weight=0.5)
-#: BM25 parameters of the jpagent rows, tuned with the fusion (``fusion_tuning``). bm25s's
-#: defaults (k1=1.5) saturate term frequency too slowly for short Japanese chunks.
-TUNED_BM25 = BM25Params(k1=0.3, b=0.75)
+#: BM25 parameters of the jpagent rows: the knowledge base's defaults (k1=0.3, b=0.75), tuned
+#: with the fusion (``fusion_tuning``). bm25s's own (k1=1.5) saturate term frequency too slowly
+#: for short Japanese chunks.
+TUNED_BM25 = BM25Params()
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,14 @@ def paragraph_chunks(data: JSQuAD) -> list[Chunk]:
 
 
 def article_chunks(
-    data: JSQuAD, chunk_config: Any = None, counter: Any = None, paragraph_bounds: bool = True
+    data: JSQuAD, chunk_config: Any = None, counter: Any = None, paragraph_bounds: bool = False
 ) -> list[Chunk]:
     """Each article chunked by jpagent's chunker (``jpagent.text.chunk``, default ``ChunkConfig``).
 
-    With ``paragraph_bounds`` the paragraph starts are handed to the chunker as section starts
-    (``metadata["headings"]``, the structure a Markdown/HTML loader provides), so no chunk spans
-    two paragraphs (``ChunkConfig.split_at_headings``); without, the article is plain text.
+    By default the article is plain text (paragraphs separated by blank lines), exactly what the
+    knowledge base chunks when it ingests a .txt file. With ``paragraph_bounds`` the paragraph
+    starts are also handed to the chunker as section starts (``metadata["headings"]``, the
+    structure a Markdown/HTML loader provides), so every paragraph opens a chunk.
     """
     from jpagent.text.chunk import ChunkConfig, chunk_document
 
@@ -337,17 +340,17 @@ def run_retrieval_eval(
         build = time.perf_counter() - t0
         for system in jpagent_systems(index, hybrid, wanted_jp):
             record(system, questions, build)
-    if NOBOUNDS_SYSTEM in names and mode == "article":
+    if SECTIONS_SYSTEM in names and mode == "article":
         t0 = time.perf_counter()
         flat = MemoryIndex(
-            article_chunks(data, chunk_config, paragraph_bounds=False),
+            article_chunks(data, chunk_config, paragraph_bounds=True),
             analyzer,
             embedder,
             bm25=bm25,
         )
         build = time.perf_counter() - t0
         system = jpagent_systems(flat, hybrid, ["jpagent-hybrid"])[0]
-        record(EvalSystem(NOBOUNDS_SYSTEM, system.search, system.spans), questions, build)
+        record(EvalSystem(SECTIONS_SYSTEM, system.search, system.spans), questions, build)
         flat.close()
     for name in [n for n in ANCHORS if n in names]:
         logger.info("building %s", name)
@@ -374,7 +377,6 @@ def run_retrieval_eval(
         "bm25": None if bm25 is None else {"k1": bm25.k1, "b": bm25.b},
         "plain_rrf": {"k": PLAIN_RRF.rrf_k, "candidates": PLAIN_RRF.candidates},
         "chunk_config": _chunk_settings(mode, chunk_config),
-        "paragraph_bounds": mode == "article",
         "budgets": list(budgets),
         "depth": depth,
         "rerank": {"limit": n_subset, "seed": seed, "depth": RERANK_DEPTH},

@@ -93,9 +93,11 @@ class KnowledgeBase:
         embedder_spec: str,
         embedder: Any = None,
         token_counter: Any = None,
+        bm25: keyword.BM25Params = keyword.BM25Params(),
     ) -> None:
         """Internal: use :meth:`open`, which checks the folder and the settings."""
         self.path = path
+        self.bm25_params = bm25
         self.manifest = manifest
         self.analyzer = analyzer
         self.chunk_config = chunk_config
@@ -120,6 +122,7 @@ class KnowledgeBase:
         reindex: bool = False,
         embedder: Any = None,
         token_counter: Any = None,
+        bm25: keyword.BM25Params | None = None,
     ) -> KnowledgeBase:
         """Open (or create) the knowledge base in folder ``path``.
 
@@ -131,7 +134,9 @@ class KnowledgeBase:
         is not a knowledge base yet. ``embedder`` passes a ready Embedder object instead of a
         spec (its ``name`` is recorded). ``token_counter`` is handed to the chunker.
         A changed ``chunk_config`` is not an error: documents chunked with other settings are
-        re-chunked by the next ingest.
+        re-chunked by the next ingest. ``bm25`` (k1, b) defaults to the manifest's, else the
+        tuned :class:`~jpagent.index.keyword.BM25Params`; a change only rebuilds the BM25
+        index from the stored terms (no re-ingest).
         """
         path = Path(path)
         if embedder is not None:
@@ -161,14 +166,21 @@ class KnowledgeBase:
                 if not reindex:
                     raise
                 manifest = None  # wiped below, under the lock
+        stored_bm25 = (manifest or {}).get("bm25")
+        if bm25 is None:
+            bm25 = keyword.BM25Params(**stored_bm25) if stored_bm25 else keyword.BM25Params()
         if manifest is None or reindex:
-            manifest = _new_manifest(spec, dim, analyzer, chunk_config, embedder)
+            manifest = _new_manifest(spec, dim, analyzer, chunk_config, embedder, bm25)
             with WriterLock(path, timeout=1.0):
                 if (path / DOCS_DB).exists() or (path / CHROMA_DIR).exists():
                     _wipe(path)
                 write_manifest(path, manifest)
+        elif stored_bm25 != config_to_json(bm25):
+            with WriterLock(path, timeout=1.0):
+                manifest = {**manifest, "bm25": config_to_json(bm25), "updated": now_iso()}
+                write_manifest(path, manifest)
 
-        kb = cls(path, manifest, analyzer, chunk_config, spec, embedder, token_counter)
+        kb = cls(path, manifest, analyzer, chunk_config, spec, embedder, token_counter, bm25)
         kb.reconcile(wait=False)
         kb._keyword = keyword.load(path / BM25_DIR)
         return kb
@@ -255,10 +267,13 @@ class KnowledgeBase:
         """Rebuild the BM25 index from the store if it is older than it (caller holds the lock)."""
         root = self.path / BM25_DIR
         generation = self.store.generation()
-        if keyword.stored_generation(root) == generation:
+        current = keyword.stored_generation(root) == generation
+        if current and keyword.stored_params(root) == self.bm25_params:
             return False
         ids, terms = self.store.indexed_terms()
-        keyword.build(root, ids, terms, generation, before_swap=before_swap)
+        keyword.build(
+            root, ids, terms, generation, before_swap=before_swap, params=self.bm25_params
+        )
         self._keyword = keyword.load(root)
         return True
 
@@ -351,6 +366,7 @@ class KnowledgeBase:
             "embedder": self.manifest.get("embedder", {}),
             "analyzer": (self.manifest.get("analyzer") or {}).get("settings", {}),
             "chunk": self.manifest.get("chunk", {}),
+            "bm25": self.manifest.get("bm25", {}),
             "created": self.manifest.get("created"),
             "updated": self.manifest.get("updated"),
             "schema_version": self.manifest.get("schema_version"),
@@ -377,7 +393,12 @@ def _check_spec(spec: str) -> None:
 
 
 def _new_manifest(
-    spec: str, dim: int | None, analyzer: Analyzer, chunk_config: ChunkConfig, embedder: Any
+    spec: str,
+    dim: int | None,
+    analyzer: Analyzer,
+    chunk_config: ChunkConfig,
+    embedder: Any,
+    bm25: keyword.BM25Params,
 ) -> dict[str, Any]:
     now = now_iso()
     return {
@@ -392,6 +413,7 @@ def _new_manifest(
         },
         "analyzer": {"config": config_to_json(analyzer.config), "settings": analyzer.settings()},
         "chunk": config_to_json(chunk_config),
+        "bm25": config_to_json(bm25),
     }
 
 

@@ -11,7 +11,13 @@
 3. Pieces are packed greedily into chunks of at most ``max_tokens`` tokens (counted on the
    chunk's exact text). The next chunk repeats the last ``overlap_sentences`` whole sentences
    of the previous one (never a cut piece, never everything, only if it still fits).
-4. A heading starts a new chunk (no overlap across it), and each chunk carries the path of
+4. Paragraphs (text separated by a blank line) are kept whole where they fit: when the next
+   paragraph does not fit in what is left of a chunk, the chunk ends before it rather than
+   taking its first sentences, and no sentence is repeated across a paragraph start. Short
+   paragraphs still share a chunk; a paragraph longer than the budget is packed by sentences.
+   (Measured on JSQuAD articles: a chunk that spans two paragraphs is the main reason an
+   answer falls outside a small context budget; see jpagent/retrieve/README.md.)
+5. A heading starts a new chunk (no overlap across it), and each chunk carries the path of
    headings above it: ``metadata["heading_path"] == ["第1章 総則", "第3条 勤務時間"]``.
    Headings come from ``metadata["headings"] = [[level, start, title], ...]`` (the loaders
    put them there); for Markdown (``metadata["format"] == "md"``) without them, ``#`` heading
@@ -53,6 +59,8 @@ class ChunkConfig:
     """Token counter spec used when no counter object is passed (see jpagent.text.tokens)."""
     split_at_headings: bool = True
     """Start a new chunk at each heading, so a chunk never spans two sections."""
+    keep_paragraphs: bool = True
+    """End a chunk before a paragraph (after a blank line) that does not fit in it whole."""
     user_dict: str | None = None
     """MeCab user dictionary (CSV) used when cutting over-long sentences at morphemes."""
 
@@ -64,11 +72,13 @@ class _Unit(NamedTuple):
     whole: bool  # a whole sentence (False: a piece of an over-long sentence)
     last_piece: bool  # ends where its sentence ends
     heading: bool  # the unit is a heading line
+    paragraph: bool  # the unit opens a paragraph (a blank line before it)
 
 
 _ATTACHING = frozenset("ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ゛゜ヽヾゝゞ\u3099\u309a")
 _COMMA_CUTS = "、，,；;：: \u3000\t"
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)", re.M)
+_BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
 _MD_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 
 
@@ -191,14 +201,18 @@ def _units(text: str, config: ChunkConfig, count: Any, heading_starts: list[int]
     for s in split_sentences(text):
         k = bisect.bisect_left(heading_starts, prev_end)
         is_heading = k < len(heading_starts) and heading_starts[k] < s.end
+        opens = bool(units) and _BLANK_LINE.search(text, prev_end, s.start) is not None
         prev_end = s.end
         n = count(s.text)
         if n <= config.max_tokens:
-            units.append(_Unit(s.start, s.end, n, True, True, is_heading))
+            units.append(_Unit(s.start, s.end, n, True, True, is_heading, opens))
             continue
         pieces = _cut(text, s.start, s.end, config, count)
         for j, (a, b, m) in enumerate(pieces):
-            units.append(_Unit(a, b, m, False, j == len(pieces) - 1, is_heading and j == 0))
+            first = j == 0
+            units.append(
+                _Unit(a, b, m, False, j == len(pieces) - 1, is_heading and first, opens and first)
+            )
     return units
 
 
@@ -343,6 +357,7 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
         count(text[units[k - 1].end : units[k].start]) if units[k].start > units[k - 1].end else 0
         for k in range(1, len(units))
     ]
+    para_size = _paragraph_sizes(units, gaps) if config.keep_paragraphs else None
     groups: list[list[int]] = []
     overlap: list[int] = []
     i = 0
@@ -353,6 +368,10 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
         while j < len(units) and used + gaps[j] + units[j].tokens <= budget:
             if config.split_at_headings and units[j].heading:
                 if any(not units[k].heading for k in group):
+                    break
+            if para_size is not None and units[j].paragraph:
+                whole = para_size[j]  # tokens of paragraph j, gap before it included
+                if used + whole > budget and any(not units[k].heading for k in group):
                     break
             group.append(j)
             used += gaps[j] + units[j].tokens
@@ -367,9 +386,28 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
                 break
         groups.append(group)
         i = group[-1] + 1
-        next_starts_section = i < len(units) and config.split_at_headings and units[i].heading
-        overlap = [] if next_starts_section else _overlap(group, units, config.overlap_sentences)
+        fresh = i < len(units) and (
+            (config.split_at_headings and units[i].heading)
+            or (config.keep_paragraphs and units[i].paragraph)
+        )
+        overlap = [] if fresh else _overlap(group, units, config.overlap_sentences)
     return groups
+
+
+def _paragraph_sizes(units: list[_Unit], gaps: list[int]) -> list[int]:
+    """For each unit that opens a paragraph: the paragraph's tokens (units and gaps) up to the
+    next paragraph or heading; 0 for other units."""
+    sizes = [0] * len(units)
+    k = 0
+    while k < len(units):
+        total = gaps[k] + units[k].tokens
+        m = k + 1
+        while m < len(units) and not units[m].paragraph and not units[m].heading:
+            total += gaps[m] + units[m].tokens
+            m += 1
+        sizes[k] = total
+        k = m
+    return sizes
 
 
 def _overlap(group: list[int], units: list[_Unit], n: int) -> list[int]:

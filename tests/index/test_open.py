@@ -161,3 +161,54 @@ def test_second_writer_gets_a_clear_message_and_readers_still_work(
     kb = KnowledgeBase.open(tmp_path / "kb")  # the lock is free again
     assert kb.ingest([corpus], progress=False).unchanged == 1
     kb.close()
+
+
+def test_bm25_parameters_are_recorded_and_a_change_only_rebuilds_bm25(
+    kbt: SimpleNamespace, tmp_path: Path
+) -> None:
+    import json
+
+    from jpagent.index import keyword
+
+    corpus = kbt.write_corpus(
+        tmp_path / "docs",
+        {
+            "a.txt": (
+                "有給休暇は入社6か月後に10日付与する。有給休暇の申請は5日前まで。\n",
+                "utf-8",
+            ),
+            "b.txt": ("経費精算は翌月10日までに申請する。\n", "utf-8"),
+        },
+    )
+    kb = KnowledgeBase.open(tmp_path / "kb")
+    kb.ingest([corpus], progress=False)
+    assert kb.manifest["bm25"] == {"k1": 0.3, "b": 0.75}  # tuned on JSQuAD, not bm25s's 1.5
+    assert keyword.stored_params(tmp_path / "kb" / "bm25") == keyword.BM25Params(0.3, 0.75)
+    terms = kb.analyzer("有給休暇の申請")
+    tuned = kb.bm25_query(terms, 5)
+    chunks = kb.stats()["chunks"]
+    kb.close()
+
+    kb = KnowledgeBase.open(tmp_path / "kb", bm25=keyword.BM25Params(k1=1.5, b=0.75))
+    assert keyword.stored_params(tmp_path / "kb" / "bm25") == keyword.BM25Params(1.5, 0.75)
+    assert kb.stats()["chunks"] == chunks and kb.stats()["bm25"] == {"k1": 1.5, "b": 0.75}
+    default = kb.bm25_query(terms, 5)
+    assert [i for i, _ in default] == [i for i, _ in tuned]
+    assert default[0][1] != pytest.approx(tuned[0][1])  # really rebuilt with the new k1
+    kbt.assert_consistent(kb)
+    kb.close()
+    kb = KnowledgeBase.open(tmp_path / "kb")  # the manifest's parameters are kept
+    assert kb.bm25_params == keyword.BM25Params(1.5, 0.75)
+    kb.close()
+
+    # A knowledge base written before the parameters were recorded moves to the defaults.
+    manifest_path = tmp_path / "kb" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["bm25"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    kb = KnowledgeBase.open(tmp_path / "kb")
+    assert kb.manifest["bm25"] == {"k1": 0.3, "b": 0.75}
+    again = kb.bm25_query(terms, 5)
+    assert [i for i, _ in again] == [i for i, _ in tuned]
+    assert [s for _, s in again] == pytest.approx([s for _, s in tuned])
+    kb.close()

@@ -67,14 +67,61 @@ def test_whole_sentences_and_one_sentence_overlap() -> None:
     assert len(chunks) >= 3
     sentences = split_sentences(ARTICLE)
     starts = {s.start for s in sentences}
+    second_paragraph = ARTICLE.index("この書生")
     for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert nxt.start in starts and prev.end in sentence_ends(ARTICLE)
+        if nxt.start == second_paragraph:
+            continue  # no sentence is repeated across a paragraph start
         # The next chunk begins with the last sentence of the previous one.
         last = [s for s in sentences if prev.start <= s.start and s.end <= prev.end][-1]
         assert nxt.start == last.start
+    assert second_paragraph in {c.start for c in chunks}
     no_overlap = chunk_text(ARTICLE, "d", config=ChunkConfig(max_tokens=50, overlap_sentences=0))
     for prev, nxt in zip(no_overlap, no_overlap[1:], strict=False):
         assert nxt.start >= prev.end
+
+
+PARAGRAPHS = (
+    "第1条　有給休暇は入社6か月後に10日付与する。\n\n"
+    "第2条　申請は5営業日前までに行う。\n\n"
+    "第3条　経費精算は翌月10日までに申請する。領収書の原本を添付する。"
+    "3万円を超える場合は部長の承認を要する。海外出張の精算は帰国後2週間以内とする。\n\n"
+    "第4条　テレワークは週3日までとする。"
+)
+
+
+def test_paragraphs_kept_whole_and_short_ones_share_a_chunk() -> None:
+    config = ChunkConfig(max_tokens=60, overlap_sentences=1)
+    chunks = chunk_text(PARAGRAPHS, "rules.txt", config=config)
+    check_invariants(PARAGRAPHS, chunks, config)
+    # Articles 1 and 2 are short and share a chunk; article 3 does not fit beside them, so it
+    # opens a chunk of its own instead of leaving its first sentences in the previous one.
+    assert chunks[0].text.startswith("第1条") and "第2条" in chunks[0].text
+    assert "第3条" not in chunks[0].text
+    starts = {0} | {m + 2 for m in range(len(PARAGRAPHS)) if PARAGRAPHS.startswith("\n\n", m)}
+    ends = {len(PARAGRAPHS)} | {
+        m for m in range(len(PARAGRAPHS)) if PARAGRAPHS.startswith("\n\n", m)
+    }
+    for c in chunks:  # a chunk spanning paragraphs holds them whole
+        if "\n\n" in c.text:
+            assert c.start in starts and c.end in ends, c.text
+    third = PARAGRAPHS.index("第3条")
+    assert third in {c.start for c in chunks}
+    # Without the rule the chunker packs sentences across the paragraph start (the old way).
+    flat = chunk_text(PARAGRAPHS, "d", config=ChunkConfig(max_tokens=60, keep_paragraphs=False))
+    assert any(c.start < third < c.end for c in flat)
+
+
+def test_paragraph_longer_than_the_budget_is_packed_by_sentences() -> None:
+    config = ChunkConfig(max_tokens=30, overlap_sentences=1)
+    chunks = chunk_text(PARAGRAPHS, "rules.txt", config=config)
+    check_invariants(PARAGRAPHS, chunks, config)
+    third, fourth = PARAGRAPHS.index("第3条"), PARAGRAPHS.index("第4条")
+    inside = [c for c in chunks if third <= c.start < fourth]
+    assert len(inside) >= 2 and inside[0].start == third
+    assert inside[1].start < inside[0].end  # overlap of one sentence inside the paragraph
+    assert fourth in {c.start for c in chunks}  # the next paragraph starts fresh, no overlap
+    assert all(not (c.start < fourth < c.end) for c in chunks)
 
 
 @pytest.mark.parametrize("seed", range(8))
