@@ -79,6 +79,8 @@ class Citation:
     end: int
     page: int | None = None
     chunk_id: str = ""
+    inferred: bool = False
+    """The model wrote no marker: the source was matched to the answer by its text."""
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,9 @@ def print_citations(answer: Answer) -> None:
     out.print("\n[bold]出典 / Sources[/]")
     for c in answer.citations:
         page = f" p.{c.page}" if c.page else ""
+        how = "  ※本文から推定 / matched by text, not marked" if c.inferred else ""
         out.print(
-            f"  [{c.number}] {c.source}{page}  (chars {c.start}–{c.end})",
+            f"  [{c.number}] {c.source}{page}  (chars {c.start}–{c.end}){how}",
             highlight=False,
             markup=False,
         )

@@ -9,6 +9,10 @@ its reasoning, so a citation can never come from a reasoning trace.
   points at no source is dropped and listed in ``unknown``; nothing is invented.
 * :func:`is_no_answer` tells whether the answer says the sources do not support an answer
   (``資料からは分かりません``); such an answer carries no citations.
+* :func:`infer_citations` is the fallback for an answer with no marker at all (small models
+  often drop them): each answer sentence is matched to the source holding most of its character
+  bigrams, and a source is cited only when it holds at least ``min_share`` of them. Such
+  citations say ``inferred=True``; an answer the sources do not support gets none.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "CitationMark",
     "ResolvedCitations",
     "cited_numbers",
+    "infer_citations",
     "is_no_answer",
     "parse_citations",
     "resolve_citations",
@@ -131,3 +136,51 @@ def resolve_citations(text: str, sources: Iterable[Source]) -> ResolvedCitations
             )
         )
     return ResolvedCitations(tuple(citations), tuple(unknown), False)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+
+
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of ``text`` after NFKC, lower case, without spaces and punctuation."""
+    kept = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", text).lower()
+        if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "S"))
+    )
+    return {kept[i : i + 2] for i in range(len(kept) - 1)}
+
+
+def infer_citations(
+    text: str, sources: Iterable[Source], min_share: float = 0.6, min_bigrams: int = 4
+) -> tuple[Citation, ...]:
+    """Citations for an answer without markers, matched by text (``inferred=True``).
+
+    Each sentence of ``text`` with at least ``min_bigrams`` character bigrams goes to the
+    source that holds the largest share of them, if that share is at least ``min_share``;
+    sources are returned in their prompt order, each once. A no-answer text gets none.
+    """
+    if is_no_answer(text):
+        return ()
+    pool = [(s, _bigrams(s.text)) for s in sources]
+    chosen: set[int] = set()
+    for sentence in _SENTENCE_END.split(text):
+        grams = _bigrams(sentence)
+        if len(grams) < min_bigrams or not pool:
+            continue
+        share, number = max((len(grams & g) / len(grams), s.number) for s, g in pool)
+        if share >= min_share:
+            chosen.add(number)
+    return tuple(
+        Citation(
+            number=s.number,
+            source=s.source,
+            start=s.start,
+            end=s.end,
+            page=s.page,
+            chunk_id=s.chunk_id,
+            inferred=True,
+        )
+        for s, _ in pool
+        if s.number in chosen
+    )

@@ -34,6 +34,22 @@ def test_citation_maps_to_source_path_and_offsets(retriever, scripted) -> None:
     assert citation.chunk_id.startswith(citation.source)
 
 
+def test_answer_without_markers_gets_inferred_citations(retriever, scripted) -> None:
+    model = scripted(["取得日の3日前までに勤怠システムで申請します。"])
+    result = answer(LEAVE_Q, retriever, model, k=3)
+    assert result.citations and all(c.inferred for c in result.citations)
+    (citation,) = result.citations
+    assert citation.source.endswith("休暇規程.md")
+    assert (
+        "3日前までに勤怠システムで申請"
+        in document_text(citation.source)[citation.start : citation.end]
+    )
+    marked = answer(LEAVE_Q, retriever, scripted(["3日前までです[1]。"]), k=3)
+    assert [c.inferred for c in marked.citations] == [False]  # markers win, nothing inferred
+    invented = answer(LEAVE_Q, retriever, scripted(["社員食堂は11時から営業しています。"]), k=3)
+    assert invented.citations == ()
+
+
 def test_citation_into_a_cp932_file_points_at_decoded_text(retriever, scripted) -> None:
     model = scripted(["1泊につき1万2千円が上限です［１］。"])
     result = answer("出張の宿泊費の上限はいくらですか？", retriever, model, k=3)

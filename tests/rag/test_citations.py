@@ -7,6 +7,7 @@ import pytest
 from jpagent.rag.citations import (
     NO_ANSWER,
     cited_numbers,
+    infer_citations,
     is_no_answer,
     parse_citations,
     resolve_citations,
@@ -116,3 +117,27 @@ def test_no_answer_has_no_citations_even_with_markers() -> None:
     resolved = resolve_citations("資料からは分かりません。[1][2]", SOURCES)
     assert resolved.citations == ()
     assert resolved.no_answer is True
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # The model answered from source 1 but wrote no marker (small models often do).
+        ("入社6か月後に10日付与されます。", (1,)),
+        # Full-width digits and other punctuation do not hide the match.
+        ("有給休暇は入社６か月後に１０日です", (1,)),
+        # One sentence from each source: both, in prompt order.
+        ("申請は取得日の3日前までです。有給休暇は入社6か月後に10日付与。", (1, 2)),
+        # Words the sources do not hold: nothing is attributed.
+        ("社員食堂は11時から営業しています。", ()),
+        ("はい。", ()),  # too short to match anything
+        ("資料からは分かりません。", ()),
+    ],
+)
+def test_infer_citations_for_answers_without_markers(text: str, numbers: tuple) -> None:
+    inferred = infer_citations(text, SOURCES)
+    assert tuple(c.number for c in inferred) == numbers
+    assert all(c.inferred for c in inferred)
+    for c in inferred:
+        (src,) = [s for s in SOURCES if s.number == c.number]
+        assert (c.source, c.start, c.end, c.page) == (src.source, src.start, src.end, src.page)
