@@ -12,7 +12,7 @@ EXTRAS := models,llamacpp,st,anchors,pdfgen,evals,dev
 DATA   ?= $(abspath ../shared/data)
 
 .PHONY: setup demo test lint fmt clean bench eval \
-	bench-loaders bench-chunking bench-embed bench-ingest bench-latency \
+	bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench \
 	eval-retrieval eval-qa report
 
 setup: $(STAMP)
@@ -34,12 +34,12 @@ test: setup lint
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$rc
 
 lint: setup
-	$(VENV)/bin/ruff check jpagent tests evals corpora/make_corpus.py
-	$(VENV)/bin/ruff format --check jpagent tests evals corpora/make_corpus.py
+	$(VENV)/bin/ruff check jpagent tests evals pipelines corpora/make_corpus.py
+	$(VENV)/bin/ruff format --check jpagent tests evals pipelines corpora/make_corpus.py
 
 fmt: setup
-	$(VENV)/bin/ruff check --fix jpagent tests evals corpora/make_corpus.py
-	$(VENV)/bin/ruff format jpagent tests evals corpora/make_corpus.py
+	$(VENV)/bin/ruff check --fix jpagent tests evals pipelines corpora/make_corpus.py
+	$(VENV)/bin/ruff format jpagent tests evals pipelines corpora/make_corpus.py
 
 # Benchmarks and evals: one command each; each records Markdown + JSON (command, date) in
 # evals/results/. They compare against the LlamaIndex / LangChain defaults in the same run.
@@ -56,13 +56,15 @@ bench-ingest: setup
 	$(PY) evals/bench_ingest.py --data $(DATA)
 bench-latency: setup
 	$(PY) evals/bench_latency.py --data $(DATA)
+bench-mtbench: setup
+	$(PY) evals/bench_mtbench.py --data $(DATA)
 eval-retrieval: setup
 	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode paragraph --out $(RESULTS)
 	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --out $(RESULTS)
 eval-qa: setup
 	$(VENV)/bin/jpagent eval qa --data $(JSQUAD) --limit 40 --out $(RESULTS)
 
-bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency
+bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench
 eval: eval-retrieval eval-qa
 
 # One self-contained HTML page (and Markdown) of every result in evals/results/.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jpagent.cli import demo, evals, kb, models, report, text  # noqa: F401  (registers commands)
+from jpagent.cli import demo, evals, kb, models, mtbench, report, text  # noqa: F401  (registers commands)
 from jpagent.cli.common import app
 
 
