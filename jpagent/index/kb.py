@@ -176,9 +176,19 @@ class KnowledgeBase:
                     _wipe(path)
                 write_manifest(path, manifest)
         elif stored_bm25 != config_to_json(bm25):
-            with WriterLock(path, timeout=1.0):
-                manifest = {**manifest, "bm25": config_to_json(bm25), "updated": now_iso()}
-                write_manifest(path, manifest)
+            # Recorded now, applied by the BM25 rebuild in reconcile below. While another
+            # process writes, both wait for the next open: a reader is never refused for this.
+            lock = WriterLock(path, timeout=1.0)
+            if lock.try_acquire():
+                try:
+                    manifest = {**manifest, "bm25": config_to_json(bm25), "updated": now_iso()}
+                    write_manifest(path, manifest)
+                finally:
+                    lock.release()
+            else:
+                logger.info("%s: a writer is active; BM25 parameters change on a later open", path)
+                if stored_bm25:
+                    bm25 = keyword.BM25Params(**stored_bm25)
 
         kb = cls(path, manifest, analyzer, chunk_config, spec, embedder, token_counter, bm25)
         kb.reconcile(wait=False)
