@@ -59,8 +59,8 @@ bench-latency: setup
 bench-mtbench: setup
 	$(PY) evals/bench_mtbench.py --data $(DATA)
 eval-retrieval: setup
-	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode paragraph --out $(RESULTS)
-	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --out $(RESULTS)
+	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode paragraph --limit 12 --out $(RESULTS)
+	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --limit 12 --out $(RESULTS)
 eval-qa: setup
 	$(VENV)/bin/jpagent eval qa --data $(JSQUAD) --limit 40 --out $(RESULTS)
 

@@ -32,7 +32,8 @@ class LlamaCppScorerConfig:
 
     #: Context size in tokens (system prompt + question + passage must fit).
     n_ctx: int = 2048
-    #: CPU threads; ``None``: all cores.
+    #: CPU threads; ``None``: half the logical CPUs, as the llama.cpp chat backend (all of them
+    #: stalls badly when other work shares the cores: llama.cpp's threads wait on each other).
     n_threads: int | None = None
     #: Prompt tokens evaluated per llama.cpp batch.
     n_batch: int = 512
@@ -75,7 +76,7 @@ class LlamaCppYesNoScorer:
         self._llm = Llama(
             str(path),
             n_ctx=config.n_ctx,
-            n_threads=config.n_threads or os.cpu_count() or 1,
+            n_threads=config.n_threads or max(1, (os.cpu_count() or 2) // 2),
             n_batch=config.n_batch,
             verbose=False,
         )
