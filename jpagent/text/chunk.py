@@ -11,10 +11,11 @@
 3. Pieces are packed greedily into chunks of at most ``max_tokens`` tokens (counted on the
    chunk's exact text). The next chunk repeats the last ``overlap_sentences`` whole sentences
    of the previous one (never a cut piece, never everything, only if it still fits).
-4. Paragraphs (text separated by a blank line) are kept whole where they fit: when the next
-   paragraph does not fit in what is left of a chunk, the chunk ends before it rather than
-   taking its first sentences, and no sentence is repeated across a paragraph start. Short
-   paragraphs still share a chunk; a paragraph longer than the budget is packed by sentences.
+4. Paragraphs (text separated by a blank line) are kept whole where they fit: a paragraph joins
+   the chunk before it only if the chunk then stays within ``paragraph_pack_share`` of the
+   budget; otherwise the chunk ends before it rather than taking its first sentences, and no
+   sentence is repeated across a paragraph start. Short paragraphs still share a chunk; a
+   paragraph longer than the budget is packed by sentences.
    (Measured on JSQuAD articles: a chunk that spans two paragraphs is the main reason an
    answer falls outside a small context budget; see jpagent/retrieve/README.md.)
 5. A heading starts a new chunk (no overlap across it), and each chunk carries the path of
@@ -61,6 +62,10 @@ class ChunkConfig:
     """Start a new chunk at each heading, so a chunk never spans two sections."""
     keep_paragraphs: bool = True
     """End a chunk before a paragraph (after a blank line) that does not fit in it whole."""
+    paragraph_pack_share: float = 0.5
+    """With ``keep_paragraphs``: a paragraph joins the chunk before it only while the chunk
+    stays within this share of ``max_tokens`` (short paragraphs share a chunk, ordinary ones
+    get their own: smaller chunks put more distinct answers in a prompt's budget)."""
     user_dict: str | None = None
     """MeCab user dictionary (CSV) used when cutting over-long sentences at morphemes."""
 
@@ -371,7 +376,8 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
                     break
             if para_size is not None and units[j].paragraph:
                 whole = para_size[j]  # tokens of paragraph j, gap before it included
-                if used + whole > budget and any(not units[k].heading for k in group):
+                limit = budget * config.paragraph_pack_share
+                if used + whole > limit and any(not units[k].heading for k in group):
                     break
             group.append(j)
             used += gaps[j] + units[j].tokens

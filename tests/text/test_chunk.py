@@ -91,7 +91,7 @@ PARAGRAPHS = (
 
 
 def test_paragraphs_kept_whole_and_short_ones_share_a_chunk() -> None:
-    config = ChunkConfig(max_tokens=60, overlap_sentences=1)
+    config = ChunkConfig(max_tokens=60, overlap_sentences=1, paragraph_pack_share=1.0)
     chunks = chunk_text(PARAGRAPHS, "rules.txt", config=config)
     check_invariants(PARAGRAPHS, chunks, config)
     # Articles 1 and 2 are short and share a chunk; article 3 does not fit beside them, so it
@@ -110,6 +110,16 @@ def test_paragraphs_kept_whole_and_short_ones_share_a_chunk() -> None:
     # Without the rule the chunker packs sentences across the paragraph start (the old way).
     flat = chunk_text(PARAGRAPHS, "d", config=ChunkConfig(max_tokens=60, keep_paragraphs=False))
     assert any(c.start < third < c.end for c in flat)
+
+
+def test_paragraphs_share_a_chunk_only_up_to_the_pack_share() -> None:
+    first_two = PARAGRAPHS[: PARAGRAPHS.index("\n\n第3条")]
+    need = EST.count(first_two)
+    packed = chunk_text(PARAGRAPHS, "d", config=ChunkConfig(max_tokens=2 * need + 8))  # share 0.5
+    assert packed[0].text == first_two
+    apart = chunk_text(PARAGRAPHS, "d", config=ChunkConfig(max_tokens=need + 8))
+    assert apart[0].text.startswith("第1条") and "第2条" not in apart[0].text
+    assert apart[1].text.startswith("第2条")
 
 
 def test_paragraph_longer_than_the_budget_is_packed_by_sentences() -> None:
