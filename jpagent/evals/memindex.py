@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from jpagent.index import keyword
 from jpagent.index.keyword import BM25Params
 from jpagent.types import Chunk
 
@@ -45,8 +46,6 @@ class MemoryIndex:
         vectors: np.ndarray | None = None,
         bm25: BM25Params | None = None,
     ) -> None:
-        from jpagent.index import keyword
-
         self.analyzer = analyzer
         self.embedder = embedder
         self.chunks = list(chunks)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from jpagent.rag.citations import NO_ANSWER, cited_numbers, infer_citations, resolve_citations
+from jpagent.rag.citations import NO_ANSWER, infer_citations, resolve_citations
 from jpagent.rag.packing import PackedContext, Source, pack_sources
 from jpagent.rag.templates import render_template
 from jpagent.types import Answer, Hit, Message
@@ -228,7 +228,7 @@ def answer(
             len(prompt.packed.sources),
         )
     citations = resolved.citations
-    if not citations and not resolved.unknown and not cited_numbers(gen.text):
+    if not citations and not resolved.unknown:  # the model wrote no marker at all
         citations = infer_citations(gen.text, prompt.packed.sources)
     timings.update(ttft=gen.ttft, generate=gen.seconds, total=time.perf_counter() - t0)
     return Answer(

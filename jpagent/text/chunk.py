@@ -363,6 +363,7 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
         for k in range(1, len(units))
     ]
     para_size = _paragraph_sizes(units, gaps) if config.keep_paragraphs else None
+    para_limit = budget * config.paragraph_pack_share
     groups: list[list[int]] = []
     overlap: list[int] = []
     i = 0
@@ -376,8 +377,7 @@ def _pack(text: str, units: list[_Unit], config: ChunkConfig, count: Any) -> lis
                     break
             if para_size is not None and units[j].paragraph:
                 whole = para_size[j]  # tokens of paragraph j, gap before it included
-                limit = budget * config.paragraph_pack_share
-                if used + whole > limit and any(not units[k].heading for k in group):
+                if used + whole > para_limit and any(not units[k].heading for k in group):
                     break
             group.append(j)
             used += gaps[j] + units[j].tokens
