@@ -13,12 +13,16 @@
   into a MeCab ``.dic`` and keeps company terms such as ``スマート勤怠Pro`` as one morpheme; the
   analyzer also protects the listed terms from the ASCII cut.
 
-One fugashi tagger per thread and per user dictionary, created on first use and reused (the
-analyzer with ``use_base_form=False`` asks MeCab for a different output line, so it has its own).
+One fugashi tagger per thread, per user dictionary and per output line format, created on
+first use and reused.
 
-Speed: the analyzer asks MeCab for one short line per morpheme (left context id and term) and
-filters those lines with one regular expression, instead of building a Python object per
-morpheme; ``evals/bench_chunking.py`` measures it against a bare fugashi loop.
+Speed: the analyzer asks MeCab for one short line per morpheme (left context id and surface,
+no feature CSV) and filters those lines with one regular expression, instead of building a
+Python object per morpheme. The term (``orthBase``) of a non-conjugating word is its surface
+except for a shipped table of exceptions; a conjugated form's term is learned the first time
+the text is analysed with full lines (see :mod:`jpagent.text.unidic_terms`). The output is the
+same either way (tested); ``evals/bench_chunking.py`` measures the speed against a bare fugashi
+loop.
 """
 
 from __future__ import annotations
@@ -35,21 +39,27 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jpagent.errors import ConfigError
-from jpagent.text.userdict import compile_user_dict, read_user_dict, unidic_dir
+from jpagent.text.unidic_terms import (
+    TermTable,
+    conjugating_left_ids,
+    dictionary_signature,
+    load_term_table,
+)
+from jpagent.text.userdict import compile_user_dict, mecab_rows, read_user_dict, unidic_dir
 
 __all__ = ["DEFAULT_DROP_POS", "Analyzer", "AnalyzerConfig", "Token", "token_spans", "tokenize"]
 
 DEFAULT_DROP_POS = ("助詞", "助動詞", "補助記号", "記号", "空白")
 ANALYZER_VERSION = 1
 
-# MeCab output for the analyzer, one line per morpheme: "key \t term". The key is the left
-# context id (%phl) for dictionary words (its first POS level is known from left-id.def, so
-# MeCab parses the feature CSV once, for the term) and the first POS level for unknown words.
-# The term is orthBase (unknown words: the surface) or, with use_base_form off, the surface.
-_FORMATS = {
-    True: (r"%phl\t%f[10]\n", r"%f[0]\t%m\n"),
-    False: (r"%phl\t%m\n", r"%f[0]\t%m\n"),
-}
+# MeCab output for the analyzer, one line per morpheme. The key is the left context id (%phl)
+# for dictionary words (its first POS level and conjugation type are known from left-id.def)
+# and the first POS level for unknown words. The short line ("key \t surface") needs no feature
+# CSV, which is most of MeCab's output cost; the full line adds the term, orthBase (unknown
+# words: the surface). See jpagent.text.unidic_terms for how terms come from short lines.
+_SHORT_FORMAT = (r"%phl\t%m\n", r"%f[0]\t%m\n")
+_FULL_FORMAT = (r"%phl\t%m\t%f[10]\n", r"%f[0]\t%m\t%m\n")
+_LEARNED_MAX = 200_000  # conjugated forms remembered per analyzer (cleared when full)
 # Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.
 # U+FDD0 is a Unicode noncharacter, never found in interchanged text (it is removed first).
 _PLACEHOLDER = "\ufdd0"
@@ -71,23 +81,23 @@ class Token(NamedTuple):
     end: int
 
 
-def _tagger(dic: str | None, base_form: bool = True) -> Any:
+def _tagger(dic: str | None, full: bool = True) -> Any:
     """This thread's fugashi tagger for the compiled user dictionary ``dic`` (or none).
 
-    ``base_form`` picks the analyzer's output line format; :func:`tokenize` reads nodes, which
-    do not depend on it, and shares the default tagger.
+    ``full`` picks the analyzer's output line format (full or short); :func:`tokenize` reads
+    nodes, which do not depend on it, and shares the default tagger.
     """
     cache = getattr(_local, "taggers", None)
     if cache is None:
         cache = _local.taggers = {}
-    key = (dic, base_form)
+    key = (dic, full)
     tagger = cache.get(key)
     if tagger is None:
-        tagger = cache[key] = _new_tagger(dic, base_form)
+        tagger = cache[key] = _new_tagger(dic, full)
     return tagger
 
 
-def _new_tagger(dic: str | None, base_form: bool) -> Any:
+def _new_tagger(dic: str | None, full: bool) -> Any:
     try:
         import fugashi
     except ImportError as e:
@@ -101,8 +111,8 @@ def _new_tagger(dic: str | None, base_form: bool) -> Any:
         f"-r {shlex.quote(str(Path(d) / 'mecabrc'))}",
         f"-d {shlex.quote(d)}",
         "-O ''",
-        f"-F '{_FORMATS[base_form][0]}'",
-        f"-U '{_FORMATS[base_form][1]}'",
+        f"-F '{(_FULL_FORMAT if full else _SHORT_FORMAT)[0]}'",
+        f"-U '{(_FULL_FORMAT if full else _SHORT_FORMAT)[1]}'",
         "-E ''",
     ]
     if dic:
@@ -234,14 +244,40 @@ class Analyzer:
     def __init__(self, config: AnalyzerConfig = AnalyzerConfig()) -> None:
         self.config = config
         self._dic = _resolve_user_dict(config.user_dict)
-        terms: list[str] = []
+        rows: list[list[str]] = []
         if config.user_dict and not config.user_dict.endswith(".dic"):
-            terms = [self._fold(t.surface) for t in read_user_dict(config.user_dict)]
+            user_terms = read_user_dict(config.user_dict)
+            rows = mecab_rows(user_terms, unidic_dir())
+            terms = [self._fold(t.surface) for t in user_terms]
+        else:
+            terms = []
         self._protect = _protect_pattern(terms, config.lowercase)
         # Lines to drop: a key naming a dropped POS, unless the term is a placeholder.
         drop = _drop_keys(config.drop_pos)
-        skip = rf"(?!(?:{drop})\t(?!{_PLACEHOLDER}$))" if drop else ""
-        self._keep = re.compile(rf"^{skip}[^\t\n]*\t([^\n]+)$", re.M)
+        skip = rf"(?!(?:{drop})\t(?!{_PLACEHOLDER}))" if drop else ""
+        # Short lines "key \t surface" → surface.
+        self._short = re.compile(rf"^{skip}[^\t\n]*\t([^\n]+)$", re.M)
+        self._fast: re.Pattern[str] | None = None
+        if not config.use_base_form:
+            return
+        # Full lines "key \t surface \t term" → (conjugating "key \t surface", its term, term).
+        conj = _id_alternatives(sorted(_conjugating_ids(config.drop_pos)))
+        self._full = re.compile(
+            rf"^{skip}(?:((?:{conj})\t[^\t\n]+)\t([^\n]+)|[^\t\n]*\t[^\t\n]*\t([^\n]+))$",
+            re.M,
+        )
+        self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
+        table = _term_table(self._dic is not None and not rows)
+        if table is None:
+            return  # a dictionary the table was not built from: full lines only (exact)
+        self._ambiguous = table.ambiguous
+        self._fixed: dict[str, str | None] = {**table.fixed, **dict.fromkeys(table.ambiguous)}
+        for row in rows:  # user terms: surface, left id, right id, cost, features
+            key, base = f"{row[1]}\t{row[0]}", row[14]
+            if base != row[0] or key in self._fixed:
+                self._fixed[key] = None
+        # Short lines → (conjugating "key \t surface", any "key \t surface", surface).
+        self._fast = re.compile(rf"^{skip}(?:((?:{conj})\t[^\n]+)|([^\t\n]*\t([^\n]+)))$", re.M)
 
     def _fold(self, text: str) -> str:
         if self.config.fold_width and not unicodedata.is_normalized("NFKC", text):
@@ -267,17 +303,56 @@ class Analyzer:
             return _PADDED_PLACEHOLDER
 
         text = self._protect.sub(protect, text)
-        tagger = _tagger(self._dic, self.config.use_base_form)
         if len(text) <= _TOKENIZE_WINDOW:
-            terms = self._keep.findall(tagger.parse(text))
+            terms = self._terms(text)
         else:  # MeCab crashes on very long inputs: analyse in windows cut at breaks
             terms = []
             for piece in _windows(text):
-                terms += self._keep.findall(tagger.parse(piece))
+                terms += self._terms(piece)
         if not protected:
             return terms
         kept = iter(protected)
         return [next(kept) if t == _PLACEHOLDER else t for t in terms]
+
+    def _terms(self, text: str) -> list[str]:
+        if not self.config.use_base_form:
+            return self._short.findall(_tagger(self._dic, full=False).parse(text))
+        if self._fast is not None:
+            terms = self._terms_from_short(text)
+            if terms is not None:
+                return terms
+        return self._terms_from_full(text)
+
+    def _terms_from_short(self, text: str) -> list[str] | None:
+        """Terms from short lines, or None when a line's term is not known from them."""
+        learned, fixed = self._learned, self._fixed
+        out = []
+        for conj_line, line, surface in self._fast.findall(  # type: ignore[union-attr]
+            _tagger(self._dic, full=False).parse(text)
+        ):
+            term = learned.get(conj_line) if conj_line else fixed.get(line, surface)
+            if term is None:
+                return None
+            out.append(term)
+        return out
+
+    def _terms_from_full(self, text: str) -> list[str]:
+        """Terms from full lines (exact for any dictionary); remembers conjugated forms."""
+        learned = self._learned
+        ambiguous = getattr(self, "_ambiguous", frozenset())
+        if len(learned) > _LEARNED_MAX:
+            learned.clear()
+        out = []
+        for conj_line, conj_term, term in self._full.findall(
+            _tagger(self._dic, full=True).parse(text)
+        ):
+            if conj_line:
+                if conj_line not in ambiguous:
+                    learned[conj_line] = conj_term
+                out.append(conj_term)
+            else:
+                out.append(term)
+        return out
 
     def analyze_many(self, texts: Iterable[str]) -> list[list[str]]:
         """``[self(t) for t in texts]``."""
@@ -331,18 +406,36 @@ def _windows(text: str) -> Iterable[str]:
 
 
 def _drop_keys(drop_pos: tuple[str, ...]) -> str:
-    """Regex alternatives for the line keys of dropped morphemes (see ``_FORMATS``)."""
+    """Regex alternatives for the line keys of dropped morphemes (see ``_SHORT_FORMAT``)."""
     if not drop_pos:
         return ""
     ids = sorted(i for i, pos1 in _left_id_pos1(unidic_dir()).items() if pos1 in drop_pos)
+    return "|".join([*_id_alternatives(ids).split("|"), *(re.escape(p) for p in drop_pos)])
+
+
+def _conjugating_ids(drop_pos: tuple[str, ...]) -> set[int]:
+    """Left ids of conjugating words (``cType`` not ``*``) that are not dropped."""
+    pos1 = _left_id_pos1(unidic_dir())
+    return {i for i in conjugating_left_ids(unidic_dir()) if pos1[i] not in drop_pos}
+
+
+def _term_table(has_compiled_user_dict: bool) -> TermTable | None:
+    """The shipped term table if it matches the installed dictionary (and no opaque ``.dic``)."""
+    if has_compiled_user_dict:
+        return None
+    table = load_term_table()
+    return table if table.dictionary == dictionary_signature() else None
+
+
+def _id_alternatives(ids: list[int]) -> str:
+    """One regex alternation matching exactly the decimal integers in sorted ``ids``."""
     ranges: list[list[int]] = []
     for i in ids:
         if ranges and ranges[-1][1] == i - 1:
             ranges[-1][1] = i
         else:
             ranges.append([i, i])
-    alts = [alt for lo, hi in ranges for alt in _int_range(lo, hi)]
-    return "|".join([*alts, *(re.escape(p) for p in drop_pos)])
+    return "|".join(alt for lo, hi in ranges for alt in _int_range(lo, hi))
 
 
 @lru_cache(maxsize=4)

@@ -153,7 +153,11 @@ def _ids_for(pos: tuple[str, str, str, str], dicdir: str) -> tuple[int, int]:
     return left[key], right[key]
 
 
-def _mecab_rows(terms: list[UserTerm], dicdir: str) -> list[list[str]]:
+def mecab_rows(terms: list[UserTerm], dicdir: str) -> list[list[str]]:
+    """MeCab dictionary-source rows: surface, left id, right id, cost, UniDic's 26 features.
+
+    Each term also gets a row for its NFKC form (its ``orthBase`` stays the term as written).
+    """
     rows: list[list[str]] = []
     seen: set[str] = set()
     for t in terms:
@@ -204,7 +208,7 @@ def compile_user_dict(
         tmp_dic = out_dir / f"userdic-{digest[:16]}.{os.getpid()}.dic"
         try:
             with open(tmp_csv, "w", encoding="utf-8", newline="") as f:
-                csv.writer(f, lineterminator="\n").writerows(_mecab_rows(terms, dicdir))
+                csv.writer(f, lineterminator="\n").writerows(mecab_rows(terms, dicdir))
             args = " ".join(
                 [
                     "mecab-dict-index -f utf8 -t utf8",

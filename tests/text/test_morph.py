@@ -172,6 +172,76 @@ def test_one_tagger_per_thread() -> None:
     assert seen[0] is seen[1] and seen[0] is not main
 
 
+# ------------------------------------------------------- analyzer fast path (short lines)
+FAST_PATH_TEXTS = [
+    "東京に行った。美しかった景色を見られなかった。",
+    "来た人と来なかった人、しなかった人",
+    "源氏ボタルが光る",  # rendaku: ボタル's dictionary form is ホタル (table entry)
+    "猫がじゃれている",  # じゃれ: two entries (じゃれる / しゃれる): always the full path
+    "ＡＢＣ株式会社のget_user_idとｶﾀｶﾅ、x≥y ☃",
+    "読んだ本を読み、読まずに読もう。書いて、書かれた。",
+]
+
+
+def _full_only(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
+    a = Analyzer(config)
+    a._fast = None  # as for a dictionary the shipped term table was not built from
+    return a
+
+
+@pytest.mark.parametrize("text", FAST_PATH_TEXTS)
+def test_fast_path_gives_the_full_path_terms(text: str) -> None:
+    fast, full = Analyzer(), _full_only()
+    assert fast._fast is not None  # the shipped table matches the pinned unidic-lite
+    assert fast(text) == full(text)
+    assert fast(text) == full(text)  # second time: conjugated forms come from short lines
+
+
+def test_fast_path_learns_conjugated_forms_and_skips_ambiguous_ones() -> None:
+    a = Analyzer()
+    text = a._fold("美しかった景色を見られなかった")
+    assert a._terms_from_short(text) is None  # 美しかっ not seen yet
+    assert a._terms_from_full(text) == ["美しい", "景色", "見る"]
+    assert a._terms_from_short(text) == ["美しい", "景色", "見る"]
+    assert a._terms_from_short("源氏ボタルが光る") is None  # 光る is new
+    a._terms_from_full("源氏ボタルが光る")
+    assert a._terms_from_short("源氏ボタルが光る") == ["源氏", "ホタル", "光る"]
+    a._terms_from_full("猫がじゃれている")
+    assert a._terms_from_short("猫がじゃれている") is None  # ambiguous key: never learned
+
+
+def test_fast_path_on_a_corpus_equals_full_path() -> None:
+    corpus = Path(__file__).parents[2] / "corpora" / "sample"
+    texts = [
+        line
+        for path in sorted(corpus.glob("*.md"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(texts) > 50
+    fast, full = Analyzer(), _full_only()
+    assert fast.analyze_many(texts) == full.analyze_many(texts)
+    assert fast.analyze_many(texts) == full.analyze_many(texts)
+
+
+def test_other_dictionary_disables_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(morph, "dictionary_signature", lambda: "2.1.3 sys.dic 1")
+    a = Analyzer()
+    assert a._fast is None
+    assert a("東京に行った") == ["東京", "行く"]
+
+
+def test_term_table_matches_the_installed_dictionary() -> None:
+    """Rebuild the shipped table from unidic-lite's sys.dic (about 20 s)."""
+    from jpagent.text.unidic_terms import build_term_table, load_term_table
+
+    built, shipped = build_term_table(), load_term_table()
+    assert built == shipped
+    assert built.fixed["5142\tボタル"] == "ホタル"
+    assert "1272\tじゃれ" in built.ambiguous
+    assert len(built.fixed) > 500
+
+
 # ------------------------------------------------------------------------ user dictionary
 def test_user_dict_keeps_product_names_whole(user_csv: str) -> None:
     text = "スマート勤怠Proと経費ナビを使う"
@@ -193,6 +263,8 @@ def test_user_dict_in_analyzer(user_csv: str) -> None:
         "スマート勤怠pro",
     ]
     assert a.settings()["user_dict_sha256"]
+    text = "スマート勤怠Proと経費ナビを使う。ｽﾏｰﾄ勤怠ＰＲＯ、経費ﾅﾋﾞで行った"
+    assert a(text) == a(text) == _full_only(AnalyzerConfig(user_dict=user_csv))(text)
 
 
 def test_user_dict_is_compiled_once_per_content(user_csv: str, tmp_path: Path) -> None:
