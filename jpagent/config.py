@@ -38,8 +38,15 @@ ENV_PREFIX = "JPAGENT_"
 ENV_CONFIG = "JPAGENT_CONFIG"
 
 
-def _doc(text: str, spec_role: str = "") -> dict[str, str]:
-    return {"doc": text, "spec": spec_role}
+def _doc(
+    text: str,
+    spec_role: str = "",
+    *,
+    choices: tuple[str, ...] = (),
+    low: float | None = None,
+    high: float | None = None,
+) -> dict[str, Any]:
+    return {"doc": text, "spec": spec_role, "choices": choices, "low": low, "high": high}
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,31 @@ class TextConfig:
 
 
 @dataclass(frozen=True)
+class RetrieveConfig:
+    """How a knowledge base is searched (defaults tuned on JSQuAD: jpagent/retrieve/README.md)."""
+
+    fusion: str = field(
+        default="score",
+        metadata=_doc(
+            "hybrid fusion: score (weighted min-max scores) or rrf", choices=("score", "rrf")
+        ),
+    )
+    alpha: float = field(
+        default=0.35, metadata=_doc("weight of the dense leg in hybrid fusion", low=0, high=1)
+    )
+    candidates: int = field(
+        default=100, metadata=_doc("candidates fetched from each leg before fusion", low=1)
+    )
+    bm25_k1: float = field(
+        default=0.3, metadata=_doc("BM25 k1 (changing it rebuilds the keyword index)", low=0)
+    )
+    bm25_b: float = field(
+        default=0.75,
+        metadata=_doc("BM25 b (changing it rebuilds the keyword index)", low=0, high=1),
+    )
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     """Talking to model servers."""
 
@@ -105,6 +137,7 @@ SECTIONS: dict[str, type] = {
     "models": ModelsConfig,
     "kb": KBConfig,
     "text": TextConfig,
+    "retrieve": RetrieveConfig,
     "llm": LLMConfig,
     "data": DataConfig,
 }
@@ -117,6 +150,7 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     kb: KBConfig = field(default_factory=KBConfig)
     text: TextConfig = field(default_factory=TextConfig)
+    retrieve: RetrieveConfig = field(default_factory=RetrieveConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     data: DataConfig = field(default_factory=DataConfig)
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -202,6 +236,18 @@ def _coerce(key: str, raw: Any, f: dataclasses.Field, where: str) -> Any:
             f"Setting {key} in {where} must be {kind.__name__}, got {raw!r}.",
             f"{where} の設定 {key} は {kind.__name__} 型である必要があります（値: {raw!r}）。",
         ) from None
+    choices, low, high = (f.metadata.get(k) for k in ("choices", "low", "high"))
+    if choices and value not in choices:
+        raise ConfigError(
+            f"Setting {key} in {where} must be one of {', '.join(choices)}, got {value!r}.",
+            f"{where} の設定 {key} は {', '.join(choices)} のいずれかです（値: {value!r}）。",
+        )
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(
+            f"Setting {key} in {where} must be {span}, got {value!r}.",
+            f"{where} の設定 {key} の値 {value!r} が範囲外です（{span}）。",
+        )
     role = f.metadata.get("spec")
     if role and value:
         parse_spec(value, role, setting=f"{key} in {where}")

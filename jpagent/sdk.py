@@ -24,7 +24,8 @@ from typing import Any
 from jpagent.config import Config, load_config
 from jpagent.errors import ConfigError
 from jpagent.index.kb import KnowledgeBase
-from jpagent.retrieve import BM25Retriever, DenseRetriever, Filters, HybridRetriever
+from jpagent.index.keyword import BM25Params
+from jpagent.retrieve import BM25Retriever, DenseRetriever, Filters, HybridConfig, HybridRetriever
 from jpagent.specs import parse_spec
 from jpagent.text.chunk import ChunkConfig
 from jpagent.text.morph import AnalyzerConfig
@@ -76,7 +77,9 @@ class KB:
     def retriever(self, mode: str = "hybrid") -> Any:
         """The retriever for ``mode`` (``hybrid``, ``bm25`` or ``dense``) over this knowledge base."""
         if mode == "hybrid":
-            return HybridRetriever(self.index)
+            r = self.config.retrieve
+            fusion = HybridConfig(method=r.fusion, alpha=r.alpha, candidates=r.candidates)
+            return HybridRetriever(self.index, fusion)
         if mode == "bm25":
             return BM25Retriever(self.index)
         if mode == "dense":
@@ -191,11 +194,15 @@ def open(
         )
     if embedder is None and _explicit(cfg, "models.embedder"):
         embedder = cfg.models.embedder
+    bm25 = None  # the folder's own parameters unless set
+    if _explicit(cfg, "retrieve.bm25_k1") or _explicit(cfg, "retrieve.bm25_b"):
+        bm25 = BM25Params(k1=cfg.retrieve.bm25_k1, b=cfg.retrieve.bm25_b)
     index = KnowledgeBase.open(
         Path(path) if path is not None else Path(cfg.kb.path),
         embedder_spec=embedder,
         analyzer_config=analyzer_config,
         chunk_config=chunk_config,
+        bm25=bm25,
         reindex=reindex,
         create=create,
     )

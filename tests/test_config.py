@@ -103,3 +103,38 @@ def test_missing_explicit_file(clean_env, monkeypatch):
 def test_env_names():
     assert env_name("models.cache_dir") == "JPAGENT_MODELS_CACHE_DIR"
     assert env_name("data.dir") == "JPAGENT_DATA_DIR"
+
+
+def test_retrieve_defaults_are_the_tuned_ones(clean_env):
+    from jpagent.index.keyword import BM25Params
+    from jpagent.retrieve import HybridConfig
+
+    r = load_config().retrieve
+    tuned, bm25 = HybridConfig(), BM25Params()
+    assert (r.fusion, r.alpha, r.candidates) == (tuned.method, tuned.alpha, tuned.candidates)
+    assert (r.bm25_k1, r.bm25_b) == (bm25.k1, bm25.b)
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[retrieve]\nfusion = "max"\n', "retrieve.fusion in"),
+        ('[retrieve]\nfusion = "max"\n', "one of score, rrf"),
+        ("[retrieve]\nalpha = 1.5\n", "between 0 and 1"),
+        ("[retrieve]\ncandidates = 0\n", "at least 1"),
+        ("[retrieve]\nbm25_b = -0.1\n", "retrieve.bm25_b"),
+    ],
+)
+def test_retrieve_values_are_checked(clean_env, toml, needle):
+    path = write(clean_env / "jpagent.toml", toml)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_retrieve_env_override(clean_env, monkeypatch):
+    monkeypatch.setenv("JPAGENT_RETRIEVE_FUSION", "rrf")
+    monkeypatch.setenv("JPAGENT_RETRIEVE_BM25_K1", "1.2")
+    cfg = load_config()
+    assert cfg.retrieve.fusion == "rrf" and cfg.retrieve.bm25_k1 == 1.2
+    assert cfg.sources["retrieve.bm25_k1"] == "env:JPAGENT_RETRIEVE_BM25_K1"
