@@ -114,6 +114,8 @@ class QAConfig:
 
     k: int = 3
     """Paragraphs retrieved for the ``rag`` setting."""
+    min_relative_score: float = 0.0
+    """``rag``: keep paragraphs scoring at least this share of the best one's score."""
     max_tokens: int = 48
     """Generation budget per answer (JSQuAD answers are short spans)."""
     system_template: str = "qa_system.j2"
@@ -208,7 +210,8 @@ class QAReport:
             f"- data: `{self.dataset}`; {self.n} questions sampled with seed {self.seed}",
             f"- prompts: `{cfg.get('system_template')}` + `{cfg.get('user_template')}`"
             f" (closed-book: `{cfg.get('closed_user_template')}`); "
-            f"rag k={cfg.get('k')}; max_tokens={cfg.get('max_tokens')}",
+            f"rag k={cfg.get('k')}, min_relative_score={cfg.get('min_relative_score', 0.0)}; "
+            f"max_tokens={cfg.get('max_tokens')}",
             "- metrics: JSQuAD normalisation (NFKC, lower case, no spaces or punctuation); "
             "EM and character F1, max over the gold answers",
             "",
@@ -236,7 +239,10 @@ class QAReport:
                 "'gold in context' column means a citation points at the gold paragraph.",
             ]
         setup = ", ".join(f"{k} {v:.1f}" for k, v in self.setup_seconds.items())
-        lines += ["", f"Setup (seconds; load average and CPUs of the machine): {setup}."]
+        lines += [
+            "",
+            f"Setup (seconds; load average, CPUs of the machine, llama.cpp threads): {setup}.",
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -278,6 +284,7 @@ def gold_answers(data_path: str | Path) -> dict[str, tuple[str, ...]]:
 def _rag_config(config: QAConfig, closed: bool) -> RagConfig:
     return RagConfig(
         k=config.k,
+        min_relative_score=config.min_relative_score,
         answer_tokens=config.max_tokens,
         history_messages=0,
         system_template=config.closed_system_template if closed else config.system_template,
@@ -426,6 +433,9 @@ def run_qa_eval(
         items.append(_ask_one(q, golds[q.id], chat_model, retriever, config))
     setup["load_avg_1min_end"] = os.getloadavg()[0]
     setup["cpus"] = float(os.cpu_count() or 0)
+    loaded = getattr(chat_model, "_loaded", None)  # llamacpp: the threads it runs with
+    if loaded is not None:
+        setup["llama_threads"] = float(loaded.n_threads)
     return QAReport(
         dataset=str(path),
         model=getattr(chat_model, "name", model_spec),
@@ -479,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--k", type=int, default=QAConfig.k)
+    parser.add_argument("--min-relative-score", type=float, default=QAConfig.min_relative_score)
     parser.add_argument("--ask-limit", type=int, default=QAConfig.ask_limit)
     parser.add_argument("--out", default="evals/results")
     args = parser.parse_args(argv)
@@ -490,7 +501,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit=args.limit,
         seed=args.seed,
         settings=tuple(s for s in args.settings.split(",") if s),
-        config=QAConfig(k=args.k, ask_limit=args.ask_limit),
+        config=QAConfig(
+            k=args.k, min_relative_score=args.min_relative_score, ask_limit=args.ask_limit
+        ),
         command=shlex.join(words),
     )
     md, js = write_report(report, args.out)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from jpagent.rag.citations import NO_ANSWER, infer_citations, resolve_citations
-from jpagent.rag.packing import PackedContext, Source, pack_sources
+from jpagent.rag.packing import PackedContext, Source, close_to_best, pack_sources
 from jpagent.rag.templates import render_template
 from jpagent.types import Answer, Hit, Message
 
@@ -46,6 +46,9 @@ class RagConfig:
 
     k: int = 6
     """Hits asked of the retriever (before packing drops what does not fit)."""
+    min_relative_score: float = 0.0
+    """Keep only hits scoring at least this share of the best hit's score (0: keep all; see
+    :func:`jpagent.rag.packing.close_to_best`)."""
     answer_tokens: int = 512
     """Tokens reserved for the answer when the options set no ``max_tokens``; also the
     ``max_tokens`` sent to the model in that case."""
@@ -111,7 +114,7 @@ def build_prompt(
     if config.max_context_tokens is not None:
         budget = min(budget, config.max_context_tokens)
     packed = pack_sources(
-        hits,
+        close_to_best(hits, config.min_relative_score),
         max(budget, 0),
         count_tokens,
         lambda s: render_template(config.source_template, config.prompt_dir, source=s),

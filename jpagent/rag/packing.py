@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from jpagent.text.sentences import split_sentences
 from jpagent.types import Hit
 
-__all__ = ["PackedContext", "Source", "pack_sources", "source_from_hit"]
+__all__ = ["PackedContext", "Source", "close_to_best", "pack_sources", "source_from_hit"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,22 @@ def source_from_hit(hit: Hit, number: int) -> Source:
         chunk_id=chunk.id,
         score=hit.score,
     )
+
+
+def close_to_best(hits: Sequence[Hit], min_relative_score: float) -> list[Hit]:
+    """The hits (best first) whose score is at least ``min_relative_score`` × the best score.
+
+    A small model answers best from the one passage that holds the answer: near-miss passages
+    of the same article pull it to the wrong entity. With score fusion (min-max normalised,
+    :class:`jpagent.retrieve.HybridConfig`) a confident retrieval shows as a gap between the
+    first score and the rest, so the cut keeps one passage when the retriever is sure and
+    several when it is not. ``0`` keeps every hit; scores that are not all positive (other
+    retrievers) keep every hit too.
+    """
+    if min_relative_score <= 0 or not hits or hits[0].score <= 0:
+        return list(hits)
+    floor = min_relative_score * hits[0].score
+    return [h for h in hits if h.score >= floor]
 
 
 def pack_sources(

@@ -213,3 +213,15 @@ def test_unchanged_rewrite_retrieves_with_the_previous_question(retriever, scrip
     user_prompt = model.calls[2][0][-1].content
     assert "宿泊を伴う出張で1日3千円" in user_prompt and user_prompt.rstrip().find("日当は？") > 0
     assert result.citations[0].source.endswith("出張旅費規程.txt")
+
+
+def test_min_relative_score_leaves_out_distant_hits(retriever) -> None:
+    hits = retriever.retrieve(LEAVE_Q, k=6)
+    assert len(hits) > 1 and hits[1].score < 0.99 * hits[0].score
+    prompt = build_prompt(
+        LEAVE_Q, hits, context_window=100_000, count_tokens=len,
+        config=RagConfig(min_relative_score=0.99),
+    )  # fmt: skip
+    assert [s.chunk_id for s in prompt.packed.sources] == [hits[0].chunk.id]
+    everything = build_prompt(LEAVE_Q, hits, context_window=100_000, count_tokens=len)
+    assert len(everything.packed.sources) > 1

@@ -127,3 +127,16 @@ def test_page_and_heading_from_chunk_metadata() -> None:
 def test_no_room_gives_no_sources() -> None:
     packed = pack_sources([Hit(span(RULES, 0, 0), 1.0)], 0, len, render)
     assert packed.sources == () and packed.tokens == 0
+
+
+def test_close_to_best_keeps_hits_near_the_best_score() -> None:
+    from jpagent.rag.packing import close_to_best
+
+    chunks = [span(RULES, i, i) for i in range(4)]
+    hits = [Hit(c, s) for c, s in zip(chunks, (1.0, 0.92, 0.6, 0.3), strict=True)]
+    assert close_to_best(hits, 0.8) == hits[:2]  # a near tie keeps both
+    assert close_to_best(hits, 0.95) == hits[:1]  # a confident retrieval keeps one
+    assert close_to_best(hits, 0.0) == hits
+    assert close_to_best([], 0.8) == []
+    flat = [Hit(c, 0.0) for c in chunks]  # no usable scores: keep everything
+    assert close_to_best(flat, 0.8) == flat
