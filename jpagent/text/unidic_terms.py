@@ -5,12 +5,12 @@ parse, which is most of MeCab's output cost) and derives the term, the dictionar
 ``orthBase``, from that line:
 
 * for words that do not conjugate (UniDic ``cType`` ``*``: nouns, adverbs, ...) ``orthBase`` is
-  the surface, except for 1,000 or so entries such as rendaku forms (``ボタル`` → ``ホタル``);
+  the surface, except for 840 entries of unidic-lite such as rendaku forms (``ボタル`` →
+  ``ホタル``);
 * for conjugating words it is learned per ``(left-id, surface)`` the first time MeCab is asked
   for it with the full feature (the left id fixes the conjugation type and form);
-* a few dozen ``(left-id, surface)`` pairs have two dictionary entries with different
-  ``orthBase`` (``じゃれ`` → ``じゃれる`` / ``しゃれる``); text containing them always takes the
-  full path.
+* 79 ``(left-id, surface)`` pairs have dictionary entries with different ``orthBase``
+  (``じゃれ`` → ``じゃれる`` / ``しゃれる``); text containing them always takes the full path.
 
 This module finds those exceptions by reading the compiled ``sys.dic`` (header, Darts double
 array, token table, feature strings) and writes them to ``unidic_lite_terms.txt`` beside it,

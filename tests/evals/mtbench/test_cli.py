@@ -37,38 +37,12 @@ def test_no_data_dir_names_the_flag(tmp_path: Path, monkeypatch) -> None:
     assert "--questions" in result.output and "data.dir" in result.output
 
 
-def test_bad_question_ids(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("ids", "needle"), [("1,x", "--question-ids"), ("999", "999")])
+def test_bad_question_ids(data_dir: Path, tmp_path: Path, ids: str, needle: str) -> None:
     q = data_dir / "ja_mt_bench" / "question_full.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "mtbench",
-            "answer",
-            "--out",
-            str(tmp_path),
-            "--questions",
-            str(q),
-            "--question-ids",
-            "1,x",
-        ],
-    )
-    assert result.exit_code == 1 and "--question-ids" in result.output
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "mtbench",
-            "answer",
-            "--out",
-            str(tmp_path),
-            "--questions",
-            str(q),
-            "--question-ids",
-            "999",
-        ],
-    )
-    assert result.exit_code == 1 and "999" in result.output
+    args = ["eval", "mtbench", "answer", "--out", str(tmp_path), "--questions", str(q)]
+    result = runner.invoke(app, [*args, "--question-ids", ids])
+    assert result.exit_code == 1 and needle in result.output
 
 
 def test_judge_without_answers_is_a_clean_error(

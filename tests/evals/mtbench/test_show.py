@@ -133,19 +133,9 @@ def test_samples_give_sample_std(tmp_path: Path) -> None:
 
 def test_cli_show_json_and_out(fastchat_file: Path, data_dir: Path, tmp_path: Path) -> None:
     questions = data_dir / "ja_mt_bench" / "question_full.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "mtbench",
-            "show",
-            "--judgments",
-            str(fastchat_file),
-            "--questions",
-            str(questions),
-            "--json",
-        ],
-    )
+    show_args = ["eval", "mtbench", "show", "--judgments", str(fastchat_file)]
+    show_args += ["--questions", str(questions)]
+    result = runner.invoke(app, [*show_args, "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["kind"] == "mtbench" and payload["judge"] == "gpt-4"
@@ -154,20 +144,7 @@ def test_cli_show_json_and_out(fastchat_file: Path, data_dir: Path, tmp_path: Pa
     assert payload["command"].startswith("jpagent eval mtbench show")
 
     out = tmp_path / "report"
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "mtbench",
-            "show",
-            "--judgments",
-            str(fastchat_file),
-            "--questions",
-            str(questions),
-            "--out",
-            str(out),
-        ],
-    )
+    result = runner.invoke(app, [*show_args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Second turn" in result.stdout and "gpt-4-ja" in result.stdout
     [json_file] = out.glob("mtbench-*.json")
