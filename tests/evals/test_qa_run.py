@@ -47,7 +47,7 @@ def test_qa_eval_runs_rag_and_oracle_and_writes_its_report(tmp_path: Path, monke
     oracle = {i.id: i for i in report.items if i.setting == "oracle"}
     for item in rag:
         assert item.gold_in_context  # the hybrid retriever finds the gold paragraph
-        # one paragraph kept (the others score far below it): the same prompt as the oracle's
+        # one paragraph, the gold one: the same prompt as the oracle's
         assert item.prompt_tokens == oracle[item.id].prompt_tokens
         assert item.raw and item.ttft > 0
     scores = report.scores()
@@ -56,5 +56,5 @@ def test_qa_eval_runs_rag_and_oracle_and_writes_its_report(tmp_path: Path, monke
         scores["rag"]["f1"] / scores["oracle"]["f1"]
     )
     md, js = write_report(report, tmp_path / "out", stem="qa-test")
-    assert "min_relative_score=0.95" in md.read_text(encoding="utf-8")
-    assert json.loads(js.read_text(encoding="utf-8"))["config"]["min_relative_score"] == 0.95
+    assert "rag k=1" in md.read_text(encoding="utf-8")
+    assert json.loads(js.read_text(encoding="utf-8"))["config"]["k"] == 1
