@@ -236,7 +236,8 @@ class QAReport:
             lines += [
                 "",
                 "`ask`: the full citation pipeline (`answer_system.j2`/`answer_user.j2`, "
-                f"max_tokens={cfg.get('ask_max_tokens')}) on the first {int(scores['ask']['n'])}"
+                f"k={RagConfig.k} as `jpagent ask`, max_tokens={cfg.get('ask_max_tokens')}) on "
+                f"the first {int(scores['ask']['n'])}"
                 " questions; its answers are sentences (EM/F1 not comparable) and its "
                 "'gold in context' column means a citation points at the gold paragraph.",
             ]
@@ -353,8 +354,8 @@ def _answer_one(
 def _ask_one(
     question: Any, golds: tuple[str, ...], chat_model: Any, retriever: Any, config: QAConfig
 ) -> QAItem:
-    """Time the full citation pipeline (what ``jpagent ask`` runs) on one question."""
-    rag = RagConfig(k=config.k, answer_tokens=config.ask_max_tokens)
+    """Time the full citation pipeline (what ``jpagent ask`` runs, its default k) on one question."""
+    rag = RagConfig(answer_tokens=config.ask_max_tokens)
     result = answer(question.text, retriever, chat_model, config=rag)
     t = result.timings
     return QAItem(
