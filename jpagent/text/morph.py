@@ -267,6 +267,7 @@ class Analyzer:
             re.M,
         )
         self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
+        self._ambiguous: frozenset[str] = frozenset()  # keys never learned
         table = _term_table(self._dic is not None and not rows)
         if table is None:
             return  # a dictionary the table was not built from: full lines only (exact)
@@ -338,8 +339,7 @@ class Analyzer:
 
     def _terms_from_full(self, text: str) -> list[str]:
         """Terms from full lines (exact for any dictionary); remembers conjugated forms."""
-        learned = self._learned
-        ambiguous = getattr(self, "_ambiguous", frozenset())
+        learned, ambiguous = self._learned, self._ambiguous
         if len(learned) > _LEARNED_MAX:
             learned.clear()
         out = []
@@ -410,7 +410,7 @@ def _drop_keys(drop_pos: tuple[str, ...]) -> str:
     if not drop_pos:
         return ""
     ids = sorted(i for i, pos1 in _left_id_pos1(unidic_dir()).items() if pos1 in drop_pos)
-    return "|".join([*_id_alternatives(ids).split("|"), *(re.escape(p) for p in drop_pos)])
+    return "|".join([_id_alternatives(ids), *(re.escape(p) for p in drop_pos)])
 
 
 def _conjugating_ids(drop_pos: tuple[str, ...]) -> set[int]:
@@ -429,6 +429,8 @@ def _term_table(has_compiled_user_dict: bool) -> TermTable | None:
 
 def _id_alternatives(ids: list[int]) -> str:
     """One regex alternation matching exactly the decimal integers in sorted ``ids``."""
+    if not ids:
+        return "(?!)"  # matches nothing
     ranges: list[list[int]] = []
     for i in ids:
         if ranges and ranges[-1][1] == i - 1:
