@@ -60,6 +60,8 @@ ANALYZER_VERSION = 1
 _SHORT_FORMAT = (r"%phl\t%m\n", r"%f[0]\t%m\n")
 _FULL_FORMAT = (r"%phl\t%m\t%f[10]\n", r"%f[0]\t%m\t%m\n")
 _LEARNED_MAX = 200_000  # conjugated forms remembered per analyzer (cleared when full)
+_MISS_RATE_WEIGHT = 0.05  # of the latest text in the moving average of misses
+_MISS_RATE_FOR_SHORT = 0.2  # short lines first while fewer texts than this miss
 # Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.
 # U+FDD0 is a Unicode noncharacter, never found in interchanged text (it is removed first).
 _PLACEHOLDER = "\ufdd0"
@@ -268,6 +270,7 @@ class Analyzer:
         )
         self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
         self._ambiguous: frozenset[str] = frozenset()  # keys never learned
+        self._miss_rate = 1.0  # recent share of texts with a conjugated form not learned yet
         table = _term_table(self._dic is not None and not rows)
         if table is None:
             return  # a dictionary the table was not built from: full lines only (exact)
@@ -297,31 +300,33 @@ class Analyzer:
         text = self._fold(text)
         if _PLACEHOLDER in text:
             text = text.replace(_PLACEHOLDER, " ")
-        protected: list[str] = []
-
-        def protect(m: re.Match[str]) -> str:
-            protected.append(m.group())
-            return _PADDED_PLACEHOLDER
-
-        text = self._protect.sub(protect, text)
+        protected = self._protect.findall(text)
+        if protected:
+            text = self._protect.sub(_PADDED_PLACEHOLDER, text)
         if len(text) <= _TOKENIZE_WINDOW:
             terms = self._terms(text)
         else:  # MeCab crashes on very long inputs: analyse in windows cut at breaks
             terms = []
             for piece in _windows(text):
                 terms += self._terms(piece)
-        if not protected:
-            return terms
-        kept = iter(protected)
-        return [next(kept) if t == _PLACEHOLDER else t for t in terms]
+        i = -1
+        for piece in protected:  # each placeholder became one term, in order
+            i = terms.index(_PLACEHOLDER, i + 1)
+            terms[i] = piece
+        return terms
 
     def _terms(self, text: str) -> list[str]:
         if not self.config.use_base_form:
             return self._short.findall(_tagger(self._dic, full=False).parse(text))
-        if self._fast is not None:
+        # Short lines pay off once most conjugated forms are learned; until then a text that
+        # needs a form not seen yet would be parsed twice, so use full lines (which learn) while
+        # the recent rate of such texts is high.
+        if self._fast is not None and self._miss_rate < _MISS_RATE_FOR_SHORT:
             terms = self._terms_from_short(text)
+            self._miss_rate *= 1 - _MISS_RATE_WEIGHT
             if terms is not None:
                 return terms
+            self._miss_rate += _MISS_RATE_WEIGHT
         return self._terms_from_full(text)
 
     def _terms_from_short(self, text: str) -> list[str] | None:
@@ -343,15 +348,20 @@ class Analyzer:
         if len(learned) > _LEARNED_MAX:
             learned.clear()
         out = []
+        new = 0
         for conj_line, conj_term, term in self._full.findall(
             _tagger(self._dic, full=True).parse(text)
         ):
             if conj_line:
-                if conj_line not in ambiguous:
-                    learned[conj_line] = conj_term
+                if conj_line not in learned:
+                    new += 1
+                    if conj_line not in ambiguous:
+                        learned[conj_line] = conj_term
                 out.append(conj_term)
             else:
                 out.append(term)
+        # Would short lines have done? (the rate that decides between the two paths)
+        self._miss_rate += _MISS_RATE_WEIGHT * ((new > 0) - self._miss_rate)
         return out
 
     def analyze_many(self, texts: Iterable[str]) -> list[list[str]]:

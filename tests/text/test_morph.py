@@ -183,6 +183,12 @@ FAST_PATH_TEXTS = [
 ]
 
 
+def _short_first(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
+    a = Analyzer(config)
+    a._miss_rate = 0.0  # try short lines first from the start (full lines on a miss)
+    return a
+
+
 def _full_only(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
     a = Analyzer(config)
     a._fast = None  # as for a dictionary the shipped term table was not built from
@@ -191,7 +197,7 @@ def _full_only(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
 
 @pytest.mark.parametrize("text", FAST_PATH_TEXTS)
 def test_fast_path_gives_the_full_path_terms(text: str) -> None:
-    fast, full = Analyzer(), _full_only()
+    fast, full = _short_first(), _full_only()
     assert fast._fast is not None  # the shipped table matches the pinned unidic-lite
     assert fast(text) == full(text)
     assert fast(text) == full(text)  # second time: conjugated forms come from short lines
@@ -219,9 +225,25 @@ def test_fast_path_on_a_corpus_equals_full_path() -> None:
         if line.strip()
     ]
     assert len(texts) > 50
-    fast, full = Analyzer(), _full_only()
+    fast, full = _short_first(), _full_only()
     assert fast.analyze_many(texts) == full.analyze_many(texts)
     assert fast.analyze_many(texts) == full.analyze_many(texts)
+
+
+def test_short_lines_take_over_once_forms_are_learned(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = Analyzer()
+    text = "美しかった景色を見られなかった"
+    a(text)
+    assert a._miss_rate > morph._MISS_RATE_FOR_SHORT  # cold: full lines, learning
+    for _ in range(60):
+        a(text)
+    assert a._miss_rate < morph._MISS_RATE_FOR_SHORT
+
+    def no_full_lines(text: str) -> list[str]:
+        raise AssertionError("full lines used")
+
+    monkeypatch.setattr(a, "_terms_from_full", no_full_lines)
+    assert a(text) == ["美しい", "景色", "見る"]
 
 
 def test_other_dictionary_disables_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +286,8 @@ def test_user_dict_in_analyzer(user_csv: str) -> None:
     ]
     assert a.settings()["user_dict_sha256"]
     text = "スマート勤怠Proと経費ナビを使う。ｽﾏｰﾄ勤怠ＰＲＯ、経費ﾅﾋﾞで行った"
-    assert a(text) == a(text) == _full_only(AnalyzerConfig(user_dict=user_csv))(text)
+    fast = _short_first(AnalyzerConfig(user_dict=user_csv))
+    assert fast(text) == fast(text) == _full_only(AnalyzerConfig(user_dict=user_csv))(text)
 
 
 def test_user_dict_is_compiled_once_per_content(user_csv: str, tmp_path: Path) -> None:
