@@ -216,8 +216,8 @@ def evaluate(name: str, budget: int, run: Callable[[Article], Spans], articles, 
     }
 
 
-def analyzer_ratio(paragraphs: list[str], rounds: int = 11) -> dict:
-    """Analyzer vs a bare fugashi loop: CPU time, rounds interleaved (bare, warm, cold, ...).
+def analyzer_ratio(paragraphs: list[str], rounds: int = 21) -> dict:
+    """Analyzer vs a bare fugashi loop: CPU time, rounds interleaved (bare, warm, ...).
 
     ``warm`` reuses one analyzer (the steady state of a long ingest: conjugated forms already
     learned); ``cold`` builds a new analyzer each round (a first pass over the paragraphs).
@@ -245,17 +245,22 @@ def analyzer_ratio(paragraphs: list[str], rounds: int = 11) -> dict:
     def cold() -> None:
         Analyzer().analyze_many(paragraphs)
 
+    def timed(run: Any) -> float:
+        t0 = time.process_time()
+        run()
+        return time.process_time() - t0
+
     load_start = os.getloadavg()[0]
     bare(), warm(), cold()  # warm up all (dictionary pages, regex caches)
-    times: dict[str, list[float]] = {"bare": [], "warm": [], "cold": []}
+    tb, ta, tb2, tc = [], [], [], []
+    for _ in range(rounds):  # warm and bare in pairs; cold ones apart (they build analyzers)
+        tb.append(timed(bare))
+        ta.append(timed(warm))
     for _ in range(rounds):
-        for name, run in (("bare", bare), ("warm", warm), ("cold", cold)):
-            t0 = time.process_time()
-            run()
-            times[name].append(time.process_time() - t0)
-    tb, ta, tc = times["bare"], times["warm"], times["cold"]
+        tb2.append(timed(bare))
+        tc.append(timed(cold))
     paired = sorted(a / b for a, b in zip(ta, tb, strict=True))
-    paired_cold = sorted(c / b for c, b in zip(tc, tb, strict=True))
+    paired_cold = sorted(c / b for c, b in zip(tc, tb2, strict=True))
     chars = sum(len(p) for p in paragraphs)
     return {
         "paragraphs": len(paragraphs),
