@@ -1,5 +1,6 @@
-"""``jpagent eval mtbench answer|judge|show``: Japanese MT-Bench in FastChat's file layout.
+"""``jpagent eval mtbench fetch|answer|judge|show``: Japanese MT-Bench in FastChat's file layout.
 
+``fetch`` downloads the public question, prompt and reference files where a network exists;
 ``answer`` writes ``OUT/model_answer/MODEL_ID.jsonl``, ``judge`` writes
 ``OUT/model_judgment/JUDGE_ID_single.jsonl``, ``show`` prints (and with ``--out`` records) the
 tables. Inputs default to ``<data.dir>/ja_mt_bench/`` (``JPAGENT_DATA_DIR``).
@@ -20,7 +21,7 @@ from jpagent.cli.evals import eval_app
 from jpagent.errors import ConfigError
 
 mtbench_app = typer.Typer(
-    help="Japanese MT-Bench: answer, judge, show (FastChat-compatible files).",
+    help="Japanese MT-Bench: fetch, answer, judge, show (FastChat-compatible files).",
     no_args_is_help=True,
 )
 eval_app.add_typer(mtbench_app, name="mtbench")
@@ -322,3 +323,44 @@ def _categories(ctx: typer.Context, questions: Path | None) -> tuple[dict[int, s
             return {}, None
         questions = candidate
     return {q.question_id: q.category for q in data.load_questions(questions)}, questions
+
+
+@mtbench_app.command("fetch")
+def mtbench_fetch(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="data folder; files go to OUT/ja_mt_bench/ (default: data.dir)"),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="where the files are (a mirror)")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="download files already present")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Download the public Japanese MT-Bench files (Stability-AI/FastChat jp-stable)."""
+    from jpagent.evals.mtbench.fetch import BASE_URL, fetch_mtbench
+
+    cfg = get_config(ctx)
+    target = out_dir or (Path(cfg.data.dir) if cfg.data.dir else None)
+    if target is None:
+        raise ConfigError(
+            "No folder to fetch into: pass --out or set data.dir (JPAGENT_DATA_DIR).",
+            "保存先がありません（--out か data.dir を指定してください）。",
+        )
+    rows = fetch_mtbench(
+        target, base_url=base_url or BASE_URL, force=force, timeout=cfg.llm.timeout
+    )
+    if json_out:
+        print_json(
+            {
+                "files": [
+                    {"path": str(r.path), "url": r.url, "status": r.status, "records": r.records}
+                    for r in rows
+                ],
+                "command": _command(ctx),
+            }
+        )
+        return
+    for r in rows:
+        out.print(f"{r.status:8} {r.records:4} records  {r.path}", markup=False, highlight=False)

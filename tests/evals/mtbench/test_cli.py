@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (["eval", "mtbench", "--help"], ["answer", "judge", "show"]),
+        (["eval", "mtbench", "--help"], ["fetch", "answer", "judge", "show"]),
         (["eval", "mtbench", "answer", "--help"], ["--model", "--samples", "--parallel", "--timeout", "--question-ids", "--model-id", "--max-tokens", "--json"]),
         (["eval", "mtbench", "judge", "--help"], ["--judge", "--answers", "--model-list", "--judge-prompts", "--references", "--max-retries", "--retry-failed"]),
         (["eval", "mtbench", "show", "--help"], ["--judgments", "--models", "--out", "--json"]),
