@@ -334,6 +334,10 @@ def test_markdown_twin_links_charts_and_notes(results: Path, tmp_path: Path) -> 
     images = re.findall(r"!\[[^\]]*\]\(<([^>]+)>\)", text)
     assert len(images) == files.charts
     assert "qa-2026-11-30.md" in text  # the notes beside the QA JSON, linked
+    stale = md_path.parent / "report_charts" / "s99-01.png"  # from an earlier, longer report
+    stale.write_bytes(b"old chart")
+    write_report_files(results, tmp_path / "site" / "report.html", md_path)
+    assert not stale.exists() and len(list(stale.parent.glob("*.png"))) == files.charts
 
 
 def test_markdown_escapes_text_from_files(tmp_path: Path) -> None:

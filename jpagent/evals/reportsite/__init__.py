@@ -107,12 +107,18 @@ def _write_markdown(
     report: Report, pngs: Mapping[Block, bytes | None], charts_ok: bool, md_path: Path
 ) -> None:
     charts_dir = md_path.parent / f"{md_path.stem}_charts"
+    written: set[str] = set()
     for i, section in enumerate(report.sections):
         for j, block in enumerate(section.blocks):
             png = pngs.get(block) if isinstance(block, BarChart | Image) else None
             if png is not None:
                 charts_dir.mkdir(parents=True, exist_ok=True)
                 (charts_dir / chart_name(i, j)).write_bytes(png)
+                written.add(chart_name(i, j))
+    if charts_dir.is_dir():  # charts of an earlier report that this one no longer has
+        for old in charts_dir.glob("s[0-9][0-9]-[0-9][0-9].png"):
+            if old.name not in written:
+                old.unlink()
     text = render_markdown(
         report,
         pngs,
