@@ -31,6 +31,7 @@ from typing import Any
 
 from jpagent.errors import ModelError
 from jpagent.llm.base import ChatOptions, ChatResult, ToolCall, Usage, messages_to_dicts
+from jpagent.llm.closing import close_at_exit
 from jpagent.llm.reasoning import ReasoningSplitter
 from jpagent.llm.stream import ChatStream, Event
 from jpagent.types import Message
@@ -128,7 +129,9 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> LoadedLlama:
         raise ModelError(f"GGUF model file not found: {path}", f"GGUF がありません: {path}")
     t0 = time.perf_counter()
     try:
-        llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        llm = close_at_exit(
+            Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        )
     except (ValueError, RuntimeError) as exc:
         raise ModelError(
             f"llama.cpp could not load {path}: {exc}",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from jpagent.errors import ConfigError
+from jpagent.llm.closing import close_at_exit
 from jpagent.types import Message
 
 
@@ -73,12 +74,14 @@ class LlamaCppYesNoScorer:
             )
         self.config = config
         self.name = f"llamacpp:{path}"
-        self._llm = Llama(
-            str(path),
-            n_ctx=config.n_ctx,
-            n_threads=config.n_threads or max(1, (os.cpu_count() or 2) // 2),
-            n_batch=config.n_batch,
-            verbose=False,
+        self._llm = close_at_exit(
+            Llama(
+                str(path),
+                n_ctx=config.n_ctx,
+                n_threads=config.n_threads or max(1, (os.cpu_count() or 2) // 2),
+                n_batch=config.n_batch,
+                verbose=False,
+            )
         )
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:

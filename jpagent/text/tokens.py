@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from jpagent.errors import ConfigError, SpecError
+from jpagent.llm.closing import close_at_exit
 
 __all__ = [
     "EstimateCounter",
@@ -153,7 +154,9 @@ class GGUFCounter:
                 hint="pip install 'jpagent[llamacpp]'",
             ) from e
         self.name = name or f"gguf:{p.name}"
-        self._llm = llama_cpp.Llama(model_path=str(p), vocab_only=True, verbose=False)
+        self._llm = close_at_exit(
+            llama_cpp.Llama(model_path=str(p), vocab_only=True, verbose=False)
+        )
         self._tokenize = llama_cpp.llama_tokenize
         self._vocab = getattr(getattr(self._llm, "_model", None), "vocab", None)
 
