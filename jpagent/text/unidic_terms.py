@@ -69,13 +69,11 @@ def conjugating_left_ids(dicdir: str) -> frozenset[int]:
     return frozenset(out)
 
 
-def _entries(raw: bytes) -> list[tuple[str, int, int]]:
-    """``(surface, first token, token count)`` for every key of a ``sys.dic``'s trie."""
+def _entries(raw: bytes, dsize: int) -> list[tuple[str, int, int]]:
+    """``(surface, first token, token count)`` for every key of a ``sys.dic``'s trie (the
+    double array: ``dsize`` bytes after the 72-byte header)."""
     import numpy as np
 
-    _magic, _version, _type, _lex, _lsize, _rsize, dsize, _tsize, _fsize, _ = struct.unpack_from(
-        "<10I", raw, 0
-    )
     unit = np.dtype([("base", "<i4"), ("check", "<u4")])
     da = np.frombuffer(raw, dtype=unit, count=dsize // 8, offset=72)
     base = da["base"].astype(np.int64)
@@ -125,7 +123,7 @@ def build_term_table(dicdir: str | None = None) -> TermTable:
     conj = conjugating_left_ids(str(d))
     seen: dict[str, set[str]] = defaultdict(set)
     plain: set[str] = set()  # non-conjugating keys with an entry whose orthBase is the surface
-    for surface, first, count in _entries(raw):
+    for surface, first, count in _entries(raw, dsize):
         for t in range(first, first + count):
             lc, _rc, _pos, _cost, feature_at, _compound = struct.unpack_from(
                 "<HHHhII", raw, tokens_at + 16 * t

@@ -80,7 +80,7 @@ def fetch_mtbench(
         for remote, local, key in FILES:
             url, target = base + remote, root / local
             if target.exists() and not force:
-                done.append(Fetched(target, url, "present", _count_records(target, key, url)))
+                done.append(Fetched(target, url, "present", _check(target.read_bytes(), key, url)))
                 continue
             body = _download(client, url)
             records = _check(body, key, url)
@@ -159,7 +159,3 @@ def _check(body: bytes, key: str, url: str) -> int:
     if not records:
         raise FetchError(f"{url} is empty; nothing was written.", f"{url} が空です。")
     return records
-
-
-def _count_records(path: Path, key: str, url: str) -> int:
-    return _check(path.read_bytes(), key, url)
