@@ -232,7 +232,7 @@ def analyzer_ratio(paragraphs: list[str], rounds: int = 21) -> dict:
     tagger = fugashi.Tagger()
     analyzer = Analyzer()
     reference = Analyzer()
-    reference._fast = None  # full MeCab lines only
+    reference._line_terms = None  # full MeCab lines only
     same = analyzer.analyze_many(paragraphs) == reference.analyze_many(paragraphs)
 
     def bare() -> None:

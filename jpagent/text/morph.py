@@ -17,12 +17,13 @@ One fugashi tagger per thread, per user dictionary and per output line format, c
 first use and reused.
 
 Speed: the analyzer asks MeCab for one short line per morpheme (left context id and surface,
-no feature CSV) and filters those lines with one regular expression, instead of building a
-Python object per morpheme. The term (``orthBase``) of a non-conjugating word is its surface
-except for a shipped table of exceptions; a conjugated form's term is learned the first time
-the text is analysed with full lines (see :mod:`jpagent.text.unidic_terms`). The output is the
-same either way (tested); ``evals/bench_chunking.py`` measures the speed against a bare fugashi
-loop.
+no feature CSV) instead of building a Python object per morpheme, and maps each line to its term
+through a dictionary of the lines seen so far (``"" `` for a dropped morpheme), with C-level
+``str.split``, ``map`` and ``filter``: Python code runs only for a line not seen before. The
+term (``orthBase``) of a non-conjugating word is its surface except for a shipped table of
+exceptions; a conjugated form's term is learned the first time the text is analysed with full
+lines (see :mod:`jpagent.text.unidic_terms`). The output is the same either way (tested);
+``evals/bench_chunking.py`` measures the speed against a bare fugashi loop.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ ANALYZER_VERSION = 1
 _SHORT_FORMAT = (r"%phl\t%m\n", r"%f[0]\t%m\n")
 _FULL_FORMAT = (r"%phl\t%m\t%f[10]\n", r"%f[0]\t%m\t%m\n")
 _LEARNED_MAX = 200_000  # conjugated forms remembered per analyzer (cleared when full)
+_LINES_MAX = 500_000  # short lines → terms remembered per analyzer (cleared when full)
 _MISS_RATE_WEIGHT = 0.05  # of the latest text in the moving average of misses
 _MISS_RATE_FOR_SHORT = 0.2  # short lines first while fewer texts than this miss
 # Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.
@@ -67,6 +69,12 @@ _MISS_RATE_FOR_SHORT = 0.2  # short lines first while fewer texts than this miss
 _PLACEHOLDER = "\ufdd0"
 _PADDED_PLACEHOLDER = f" {_PLACEHOLDER} "
 _ASCII_WORD = r"[A-Za-z0-9_]+(?:[.\-@][A-Za-z0-9_]+)*(?:\+\+|#(?![A-Za-z0-9_]))?"
+# NFKC of the Halfwidth and Fullwidth Forms block and the ideographic space (ＡＢＣ, （）, ｶﾅ).
+_FULL_WIDTH_NFKC = {
+    cp: unicodedata.normalize("NFKC", chr(cp))
+    for cp in (0x3000, *range(0xFF00, 0xFFF0))
+    if unicodedata.normalize("NFKC", chr(cp)) != chr(cp)
+}
 _TOKENIZE_WINDOW = 8192  # characters per MeCab call on long texts (MeCab fails on huge ones)
 
 _local = threading.local()
@@ -254,38 +262,46 @@ class Analyzer:
         else:
             terms = []
         self._protect = _protect_pattern(terms, config.lowercase)
-        # Lines to drop: a key naming a dropped POS, unless the term is a placeholder.
-        drop = _drop_keys(config.drop_pos)
-        skip = rf"(?!(?:{drop})\t(?!{_PLACEHOLDER}))" if drop else ""
-        # Short lines "key \t surface" → surface.
-        self._short = re.compile(rf"^{skip}[^\t\n]*\t([^\n]+)$", re.M)
-        self._fast: re.Pattern[str] | None = None
-        if not config.use_base_form:
-            return
-        # Full lines "key \t surface \t term" → (conjugating "key \t surface", its term, term).
-        conj = _id_alternatives(sorted(_conjugating_ids(config.drop_pos)))
-        self._full = re.compile(
-            rf"^{skip}(?:((?:{conj})\t[^\t\n]+)\t([^\n]+)|[^\t\n]*\t[^\t\n]*\t([^\n]+))$",
-            re.M,
-        )
+        # Short-line keys (see _SHORT_FORMAT) of dropped morphemes and of conjugating words.
+        self._drop_keys = _drop_key_set(config.drop_pos)
+        self._conj_keys: frozenset[str] = frozenset()
+        # "key \t surface" → term where it is not the surface (None: ambiguous, full line needed)
+        self._fixed: dict[str, str | None] = {}
         self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
         self._ambiguous: frozenset[str] = frozenset()  # keys never learned
         self._miss_rate = 1.0  # recent share of texts with a conjugated form not learned yet
+        # Short line → term ("" for a dropped morpheme); None: full lines only.
+        self._line_terms: dict[str, str] | None = {"": ""}
+        if not config.use_base_form:
+            return  # the term is the surface: short lines always do
+        # Full lines "key \t surface \t term" → (conjugating "key \t surface", its term, term).
+        drop = _drop_keys(config.drop_pos)
+        skip = rf"(?!(?:{drop})\t(?!{_PLACEHOLDER}))" if drop else ""
+        conj_ids = sorted(_conjugating_ids(config.drop_pos))
+        self._full = re.compile(
+            rf"^{skip}(?:((?:{_id_alternatives(conj_ids)})\t[^\t\n]+)\t([^\n]+)"
+            rf"|[^\t\n]*\t[^\t\n]*\t([^\n]+))$",
+            re.M,
+        )
         table = _term_table(self._dic is not None and not rows)
         if table is None:
-            return  # a dictionary the table was not built from: full lines only (exact)
+            self._line_terms = None  # a dictionary the table was not built from: full lines
+            return
+        self._conj_keys = frozenset(map(str, conj_ids))
         self._ambiguous = table.ambiguous
-        self._fixed: dict[str, str | None] = {**table.fixed, **dict.fromkeys(table.ambiguous)}
+        self._fixed = {**table.fixed, **dict.fromkeys(table.ambiguous)}
         for row in rows:  # user terms: surface, left id, right id, cost, features
             key, base = f"{row[1]}\t{row[0]}", row[14]
             if base != row[0] or key in self._fixed:
                 self._fixed[key] = None
-        # Short lines → (conjugating "key \t surface", any "key \t surface", surface).
-        self._fast = re.compile(rf"^{skip}(?:((?:{conj})\t[^\n]+)|([^\t\n]*\t([^\n]+)))$", re.M)
 
     def _fold(self, text: str) -> str:
         if self.config.fold_width and not unicodedata.is_normalized("NFKC", text):
-            text = unicodedata.normalize("NFKC", text)
+            # Full-width forms first (per character, faster than normalize); exact: NFKC(text)
+            # is NFKC of any text with characters replaced by their own NFKC.
+            text = text.translate(_FULL_WIDTH_NFKC)
+            if not unicodedata.is_normalized("NFKC", text):
+                text = unicodedata.normalize("NFKC", text)
         if self.config.lowercase:
             text = text.lower()
         return text
@@ -300,9 +316,10 @@ class Analyzer:
         text = self._fold(text)
         if _PLACEHOLDER in text:
             text = text.replace(_PLACEHOLDER, " ")
-        protected = self._protect.findall(text)
+        parts = self._protect.split(text)  # [text, protected, text, protected, ..., text]
+        protected = parts[1::2]
         if protected:
-            text = self._protect.sub(_PADDED_PLACEHOLDER, text)
+            text = _PADDED_PLACEHOLDER.join(parts[::2])
         if len(text) <= _TOKENIZE_WINDOW:
             terms = self._terms(text)
         else:  # MeCab crashes on very long inputs: analyse in windows cut at breaks
@@ -317,11 +334,12 @@ class Analyzer:
 
     def _terms(self, text: str) -> list[str]:
         if not self.config.use_base_form:
-            return self._short.findall(_tagger(self._dic, full=False).parse(text))
+            # Never None here: with the surface as the term, no line needs a full line.
+            return self._terms_from_short(text)  # type: ignore[return-value]
         # Short lines pay off once most conjugated forms are learned; until then a text that
         # needs a form not seen yet would be parsed twice, so use full lines (which learn) while
         # the recent rate of such texts is high.
-        if self._fast is not None and self._miss_rate < _MISS_RATE_FOR_SHORT:
+        if self._line_terms is not None and self._miss_rate < _MISS_RATE_FOR_SHORT:
             terms = self._terms_from_short(text)
             self._miss_rate *= 1 - _MISS_RATE_WEIGHT
             if terms is not None:
@@ -331,16 +349,30 @@ class Analyzer:
 
     def _terms_from_short(self, text: str) -> list[str] | None:
         """Terms from short lines, or None when a line's term is not known from them."""
-        learned, fixed = self._learned, self._fixed
-        out = []
-        for conj_line, line, surface in self._fast.findall(  # type: ignore[union-attr]
-            _tagger(self._dic, full=False).parse(text)
-        ):
-            term = learned.get(conj_line) if conj_line else fixed.get(line, surface)
-            if term is None:
-                return None
-            out.append(term)
-        return out
+        cache = self._line_terms
+        assert cache is not None
+        lines = _tagger(self._dic, full=False).parse(text).split("\n")
+        terms = list(map(cache.get, lines))
+        if None in terms:  # lines not seen before
+            if len(cache) > _LINES_MAX:
+                cache.clear()
+                cache[""] = ""
+            for i, term in enumerate(terms):
+                if term is None:
+                    term = self._line_term(lines[i])
+                    if term is None:
+                        return None
+                    terms[i] = cache[lines[i]] = term
+        return list(filter(None, terms))  # drops the "" of dropped morphemes
+
+    def _line_term(self, line: str) -> str | None:
+        """The term of short line ``line``: "" when dropped, None when it needs a full line."""
+        key, _, surface = line.partition("\t")
+        if key in self._drop_keys and surface != _PLACEHOLDER:
+            return ""
+        if key in self._conj_keys:
+            return self._learned.get(line)
+        return self._fixed.get(line, surface)
 
     def _terms_from_full(self, text: str) -> list[str]:
         """Terms from full lines (exact for any dictionary); remembers conjugated forms."""
@@ -423,6 +455,12 @@ def _drop_keys(drop_pos: tuple[str, ...]) -> str:
     return "|".join([_id_alternatives(ids), *(re.escape(p) for p in drop_pos)])
 
 
+def _drop_key_set(drop_pos: tuple[str, ...]) -> frozenset[str]:
+    """The line keys of dropped morphemes (see ``_SHORT_FORMAT``): left ids and POS names."""
+    ids = (str(i) for i, pos1 in _left_id_pos1(unidic_dir()).items() if pos1 in drop_pos)
+    return frozenset([*ids, *drop_pos])
+
+
 def _conjugating_ids(drop_pos: tuple[str, ...]) -> set[int]:
     """Left ids of conjugating words (``cType`` not ``*``) that are not dropped."""
     pos1 = _left_id_pos1(unidic_dir())
@@ -495,4 +533,4 @@ def _protect_pattern(user_terms: list[str], lowercase: bool) -> re.Pattern[str]:
         alts.append(pat)
     word = _ASCII_WORD.replace("A-Za-z", "a-z") if lowercase else _ASCII_WORD
     alts.append(word)
-    return re.compile("|".join(alts))
+    return re.compile(f"({'|'.join(alts)})")  # one group: re.split keeps the pieces

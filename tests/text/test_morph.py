@@ -191,14 +191,14 @@ def _short_first(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
 
 def _full_only(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
     a = Analyzer(config)
-    a._fast = None  # as for a dictionary the shipped term table was not built from
+    a._line_terms = None  # as for a dictionary the shipped term table was not built from
     return a
 
 
 @pytest.mark.parametrize("text", FAST_PATH_TEXTS)
 def test_fast_path_gives_the_full_path_terms(text: str) -> None:
     fast, full = _short_first(), _full_only()
-    assert fast._fast is not None  # the shipped table matches the pinned unidic-lite
+    assert fast._line_terms is not None  # the shipped table matches the pinned unidic-lite
     assert fast(text) == full(text)
     assert fast(text) == full(text)  # second time: conjugated forms come from short lines
 
@@ -249,7 +249,7 @@ def test_short_lines_take_over_once_forms_are_learned(monkeypatch: pytest.Monkey
 def test_other_dictionary_disables_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(morph, "dictionary_signature", lambda: "2.1.3 sys.dic 1")
     a = Analyzer()
-    assert a._fast is None
+    assert a._line_terms is None
     assert a("東京に行った") == ["東京", "行く"]
 
 
