@@ -28,7 +28,7 @@ closing brackets/quotes, or the chunk ends at a line break or the end of the art
 answer spans no chunk contains whole, share with a chunk edge inside them, and share whose
 sentence (neutral rule: up to 。！？!? or a line break) no chunk contains whole; chunking
 throughput in characters per CPU second (after one warm-up article); and the BM25 analyzer against a bare fugashi loop over the 1,145
-paragraphs (CPU time, best of interleaved rounds). The ``estimate`` counter's calibration
+paragraphs (CPU time, median of interleaved rounds). The ``estimate`` counter's calibration
 against Qwen on the paragraphs is reported too.
 
 Results go to ``evals/results/chunking-<date>.md`` and ``.json``.
@@ -219,8 +219,8 @@ def evaluate(name: str, budget: int, run: Callable[[Article], Spans], articles, 
 def analyzer_ratio(paragraphs: list[str], rounds: int = 21) -> dict:
     """Analyzer vs a bare fugashi loop: CPU time, rounds interleaved (bare, warm, ...).
 
-    ``warm`` reuses one analyzer (the steady state of a long ingest: conjugated forms already
-    learned); ``cold`` builds a new analyzer each round (a first pass over the paragraphs).
+    ``warm`` reuses one analyzer (the steady state of a long ingest: MeCab lines already mapped
+    to terms); ``cold`` builds a new analyzer each round (a first pass over the paragraphs).
     The headline is the median of the per-round ratios (each round's runs see the same machine
     load); the ratio of the best times is reported too. The analyzer's terms are checked
     against its full-line path (the exact reference) first.
@@ -465,8 +465,8 @@ def markdown(r: dict) -> str:
         f"interleaved rounds: **{a['ratio']}×** (median of the per-round ratios; range "
         f"{a['ratio_range'][0]}–{a['ratio_range'][1]}×; best times {a['analyzer_s']} s vs "
         f"{a['bare_fugashi_s']} s = {a['ratio_of_best_times']}×), "
-        f"{a['analyzer_chars_per_s']:,} chars/s, with one analyzer reused (conjugated forms "
-        "already learned, the steady state of a long ingest). A new analyzer per round (a first "
+        f"{a['analyzer_chars_per_s']:,} chars/s, with one analyzer reused (MeCab lines already "
+        "mapped to terms, the steady state of a long ingest). A new analyzer per round (a first "
         f"pass over the paragraphs): {a.get('cold_ratio', '–')}×. Terms identical to the "
         f"analyzer's full-MeCab-line path: {a.get('same_terms_as_full_lines', '–')}. Load "
         f"average (1 min) at start and end: {a.get('load_avg_1min', '–')} on 2 cores.",

@@ -21,8 +21,10 @@ no feature CSV) instead of building a Python object per morpheme, and maps each 
 through a dictionary of the lines seen so far (``"" `` for a dropped morpheme), with C-level
 ``str.split``, ``map`` and ``filter``: Python code runs only for a line not seen before. The
 term (``orthBase``) of a non-conjugating word is its surface except for a shipped table of
-exceptions; a conjugated form's term is learned the first time the text is analysed with full
-lines (see :mod:`jpagent.text.unidic_terms`). The output is the same either way (tested);
+exceptions; a conjugated form's term is looked up once in unidic-lite's ``sys.dic`` (with a user
+dictionary: learned the first time the text is analysed with full lines). A few keys with two
+dictionary forms (じゃれ: じゃれる / しゃれる) always take full lines. See
+:mod:`jpagent.text.unidic_terms`. The output is the same either way (tested);
 ``evals/bench_chunking.py`` measures the speed against a bare fugashi loop.
 """
 
@@ -36,15 +38,19 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, count, repeat
+from operator import is_
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from jpagent.errors import ConfigError
 from jpagent.text.unidic_terms import (
+    SysDic,
     TermTable,
     conjugating_left_ids,
     dictionary_signature,
     load_term_table,
+    sys_dic,
 )
 from jpagent.text.userdict import compile_user_dict, mecab_rows, read_user_dict, unidic_dir
 
@@ -270,6 +276,7 @@ class Analyzer:
         self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
         self._ambiguous: frozenset[str] = frozenset()  # keys never learned
         self._miss_rate = 1.0  # recent share of texts with a conjugated form not learned yet
+        self._sys_dic: SysDic | None = None
         # Short line → term ("" for a dropped morpheme); None: full lines only.
         self._line_terms: dict[str, str] | None = {"": ""}
         if not config.use_base_form:
@@ -289,6 +296,11 @@ class Analyzer:
             return
         self._conj_keys = frozenset(map(str, conj_ids))
         self._ambiguous = table.ambiguous
+        # Without a user dictionary a conjugated form's term is looked up in sys.dic: short
+        # lines from the first text (a user dictionary's forms are learned from full lines).
+        self._sys_dic = sys_dic(unidic_dir()) if self._dic is None else None
+        if self._sys_dic is not None:
+            self._miss_rate = 0.0
         self._fixed = {**table.fixed, **dict.fromkeys(table.ambiguous)}
         for row in rows:  # user terms: surface, left id, right id, cost, features
             key, base = f"{row[1]}\t{row[0]}", row[14]
@@ -357,12 +369,11 @@ class Analyzer:
             if len(cache) > _LINES_MAX:
                 cache.clear()
                 cache[""] = ""
-            for i, term in enumerate(terms):
+            for i in compress(count(), map(is_, terms, repeat(None))):  # their indices
+                term = self._line_term(lines[i])
                 if term is None:
-                    term = self._line_term(lines[i])
-                    if term is None:
-                        return None
-                    terms[i] = cache[lines[i]] = term
+                    return None
+                terms[i] = cache[lines[i]] = term
         return list(filter(None, terms))  # drops the "" of dropped morphemes
 
     def _line_term(self, line: str) -> str | None:
@@ -371,7 +382,10 @@ class Analyzer:
         if key in self._drop_keys and surface != _PLACEHOLDER:
             return ""
         if key in self._conj_keys:
-            return self._learned.get(line)
+            term = self._learned.get(line)
+            if term is None and self._sys_dic is not None and line not in self._ambiguous:
+                term = self._sys_dic.base_form(surface, int(key))
+            return term
         return self._fixed.get(line, surface)
 
     def _terms_from_full(self, text: str) -> list[str]:

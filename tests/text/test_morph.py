@@ -203,8 +203,66 @@ def test_fast_path_gives_the_full_path_terms(text: str) -> None:
     assert fast(text) == full(text)  # second time: conjugated forms come from short lines
 
 
-def test_fast_path_learns_conjugated_forms_and_skips_ambiguous_ones() -> None:
+def test_conjugated_forms_come_from_sys_dic_without_full_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     a = Analyzer()
+    assert a._sys_dic is not None and a._miss_rate < morph._MISS_RATE_FOR_SHORT
+
+    def no_full_lines(text: str) -> list[str]:
+        raise AssertionError("full lines used")
+
+    monkeypatch.setattr(a, "_terms_from_full", no_full_lines)
+    assert a("美しかった景色を見られなかった") == ["美しい", "景色", "見る"]
+    assert a("源氏ボタルが光る。来た人と来なかった人") == [
+        "源氏",
+        "ホタル",
+        "光る",
+        "来る",
+        "人",
+        "来る",
+        "人",
+    ]
+    monkeypatch.undo()
+    assert a._terms_from_short("猫がじゃれている") is None  # ambiguous key: full lines
+
+
+def test_sys_dic_lookups_agree_with_mecab_full_lines() -> None:
+    from jpagent.text.unidic_terms import conjugating_left_ids, load_term_table, sys_dic
+    from jpagent.text.userdict import unidic_dir
+
+    d = sys_dic(unidic_dir())
+    assert d is not None
+    conj, ambiguous = conjugating_left_ids(unidic_dir()), load_term_table().ambiguous
+    corpus = Path(__file__).parents[2] / "corpora" / "sample"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.md"))]
+    found = set()
+    for text in [*texts, *FAST_PATH_TEXTS]:
+        for line in morph._tagger(None, full=True).parse(text).splitlines():
+            key, surface, base = line.split("\t")
+            if key.isdigit() and int(key) in conj:
+                key_line = f"{key}\t{surface}"
+                # the dictionary form MeCab printed, or None exactly for the ambiguous keys
+                expected = None if key_line in ambiguous else base
+                assert d.base_form(surface, int(key)) == expected, line
+                found.add(key_line)
+    assert len(found) > 50
+    assert d.base_form("じゃれ", 1284) is None  # じゃれる / しゃれる
+    assert d.base_form("行っ", 0) is None  # no entry with that left id
+    assert d.base_form("ぬぬぬぬぬ", 3670) is None  # not a key
+    assert d.base_form("", 3670) is None
+    assert sys_dic("/nonexistent/dicdir") is None  # the analyzer then learns from full lines
+
+
+def _learning(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
+    """An analyzer that learns conjugated forms from full lines (as with a user dictionary)."""
+    a = Analyzer(config)
+    a._sys_dic, a._miss_rate = None, 1.0
+    return a
+
+
+def test_fast_path_learns_conjugated_forms_and_skips_ambiguous_ones() -> None:
+    a = _learning()
     text = a._fold("美しかった景色を見られなかった")
     assert a._terms_from_short(text) is None  # 美しかっ not seen yet
     assert a._terms_from_full(text) == ["美しい", "景色", "見る"]
@@ -231,7 +289,7 @@ def test_fast_path_on_a_corpus_equals_full_path() -> None:
 
 
 def test_short_lines_take_over_once_forms_are_learned(monkeypatch: pytest.MonkeyPatch) -> None:
-    a = Analyzer()
+    a = _learning()
     text = "美しかった景色を見られなかった"
     a(text)
     assert a._miss_rate > morph._MISS_RATE_FOR_SHORT  # cold: full lines, learning
