@@ -67,7 +67,7 @@ ANALYZER_VERSION = 1
 _SHORT_FORMAT = (r"%phl\t%m\n", r"%f[0]\t%m\n")
 _FULL_FORMAT = (r"%phl\t%m\t%f[10]\n", r"%f[0]\t%m\t%m\n")
 _LEARNED_MAX = 200_000  # conjugated forms remembered per analyzer (cleared when full)
-_LINES_MAX = 500_000  # short lines → terms remembered per analyzer (cleared when full)
+_LINES_MAX = 200_000  # short lines → terms per analyzer (about 190 bytes each; cleared when full)
 _MISS_RATE_WEIGHT = 0.05  # of the latest text in the moving average of misses
 _MISS_RATE_FOR_SHORT = 0.2  # short lines first while fewer texts than this miss
 # Stands in for a protected term (ASCII identifier or user term) in the text sent to MeCab.

@@ -274,6 +274,16 @@ def test_fast_path_learns_conjugated_forms_and_skips_ambiguous_ones() -> None:
     assert a._terms_from_short("猫がじゃれている") is None  # ambiguous key: never learned
 
 
+def test_line_cache_is_bounded_and_refilled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(morph, "_LINES_MAX", 8)
+    fast, full = Analyzer(), _full_only()
+    for text in FAST_PATH_TEXTS * 2:
+        assert fast(text) == full(text)
+        # cleared before a text's new lines go in: at most the limit plus one text's lines
+        assert fast._line_terms is not None
+        assert len(fast._line_terms) <= 8 + len(tokenize(fast._fold(text))) + 1
+
+
 def test_fast_path_on_a_corpus_equals_full_path() -> None:
     corpus = Path(__file__).parents[2] / "corpora" / "sample"
     texts = [
