@@ -275,7 +275,9 @@ class Analyzer:
         self._fixed: dict[str, str | None] = {}
         self._learned: dict[str, str] = {}  # conjugating "key \t surface" → orthBase
         self._ambiguous: frozenset[str] = frozenset()  # keys never learned
-        self._miss_rate = 1.0  # recent share of texts with a conjugated form not learned yet
+        # Recent share of texts short lines could not map (a conjugated form not learned yet, or
+        # an ambiguous key): full lines while it is high.
+        self._miss_rate = 1.0
         self._sys_dic: SysDic | None = None
         # Short line → term ("" for a dropped morpheme); None: full lines only.
         self._line_terms: dict[str, str] | None = {"": ""}
@@ -394,20 +396,23 @@ class Analyzer:
         if len(learned) > _LEARNED_MAX:
             learned.clear()
         out = []
-        new = 0
+        misses = 0  # lines short lines could not have mapped
+        looked_up = self._sys_dic is not None  # then a new form is no miss, ambiguous ones are
         for conj_line, conj_term, term in self._full.findall(
             _tagger(self._dic, full=True).parse(text)
         ):
             if conj_line:
                 if conj_line not in learned:
-                    new += 1
-                    if conj_line not in ambiguous:
+                    if conj_line in ambiguous:
+                        misses += 1
+                    else:
                         learned[conj_line] = conj_term
+                        misses += not looked_up
                 out.append(conj_term)
             else:
                 out.append(term)
         # Would short lines have done? (the rate that decides between the two paths)
-        self._miss_rate += _MISS_RATE_WEIGHT * ((new > 0) - self._miss_rate)
+        self._miss_rate += _MISS_RATE_WEIGHT * ((misses > 0) - self._miss_rate)
         return out
 
     def analyze_many(self, texts: Iterable[str]) -> list[list[str]]:

@@ -254,6 +254,25 @@ def test_sys_dic_lookups_agree_with_mecab_full_lines() -> None:
     assert sys_dic("/nonexistent/dicdir") is None  # the analyzer then learns from full lines
 
 
+VERBS = (
+    "書く 読む 話す 待つ 死ぬ 遊ぶ 飲む 取る 買う 泳ぐ 見る 食べる 起きる 寝る 走る 歩く 作る "
+    "使う 思う 言う 聞く 立つ 座る 入る 出る 開ける 閉める 教える 覚える 忘れる 始める 終わる "
+    "住む 働く 休む 持つ 落ちる 借りる 貸す 返す"
+).split()
+
+
+def test_new_conjugated_forms_are_no_misses_when_sys_dic_has_them() -> None:
+    a = Analyzer()
+    a._miss_rate = 1.0  # as after texts with ambiguous keys: full lines
+    for verb in VERBS:  # each text brings a conjugated form not seen before
+        assert a(f"毎日{verb}") == ["毎日", verb]
+    assert a._miss_rate < morph._MISS_RATE_FOR_SHORT  # back to short lines
+    learning = _learning()
+    for verb in VERBS:
+        learning(f"毎日{verb}")
+    assert learning._miss_rate > morph._MISS_RATE_FOR_SHORT  # it has to learn each form
+
+
 def _learning(config: AnalyzerConfig = AnalyzerConfig()) -> Analyzer:
     """An analyzer that learns conjugated forms from full lines (as with a user dictionary)."""
     a = Analyzer(config)
