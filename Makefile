@@ -12,7 +12,7 @@ EXTRAS := models,llamacpp,st,anchors,pdfgen,evals,dev
 DATA   ?= $(abspath ../shared/data)
 
 .PHONY: setup demo test lint fmt clean bench eval \
-	bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench \
+	bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench bench-threads \
 	eval-retrieval eval-qa report
 
 setup: $(STAMP)
@@ -58,13 +58,15 @@ bench-latency: setup
 	$(PY) evals/bench_latency.py --data $(DATA)
 bench-mtbench: setup
 	$(PY) evals/bench_mtbench.py --data $(DATA)
+bench-threads: setup
+	$(PY) evals/bench_threads.py --data $(DATA)
 eval-retrieval: setup
 	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode paragraph --limit 12 --out $(RESULTS)
 	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --limit 12 --out $(RESULTS)
 eval-qa: setup
 	$(VENV)/bin/jpagent eval qa --data $(JSQUAD) --limit 40 --out $(RESULTS)
 
-bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench
+bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench bench-threads
 eval: eval-retrieval eval-qa
 
 # One self-contained HTML page (and Markdown) of every result in evals/results/.

@@ -123,7 +123,9 @@ class LLMConfig:
     n_ctx: int = field(
         default=0, metadata=_doc("llama.cpp context length in tokens (0: jpagent's default)")
     )
-    n_threads: int = field(default=0, metadata=_doc("llama.cpp threads (0: half the logical CPUs)"))
+    n_threads: int = field(
+        default=0, metadata=_doc("llama.cpp decode threads (0: the physical cores in reach)")
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -105,21 +106,29 @@ def eval_qa(
     settings: Annotated[
         str, typer.Option(help="comma-separated: closed_book, rag, oracle")
     ] = "closed_book,rag,oracle",
+    ask_limit: Annotated[
+        int | None,
+        typer.Option(help="questions also timed through the full `jpagent ask` pipeline [5]"),
+    ] = None,
     out_dir: OutOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Exact match and character F1: closed-book, RAG over all paragraphs, and oracle."""
-    from jpagent.evals.qa import run_qa_eval, write_report
+    from jpagent.evals.qa import QAConfig, run_qa_eval, write_report
 
     path = _data_path(ctx, dataset, data)
     cfg = get_config(ctx, models__chat=(model, "flag:--model"))
     _progress_logging()
+    qa_config = QAConfig(n_threads=cfg.llm.n_threads or None)  # llm.n_threads applies
+    if ask_limit is not None:
+        qa_config = replace(qa_config, ask_limit=ask_limit)
     report = run_qa_eval(
         path,
         model_spec=cfg.models.chat,
         limit=limit,
         seed=seed,
         settings=tuple(s for s in settings.split(",") if s),
+        config=qa_config,
         command=_command(ctx),
     )
     if out_dir is not None:

@@ -11,17 +11,16 @@ holds the entry's :class:`ModelLock` while it generates (a stream holds it until
 closed; other threads wait, while the same thread gets an error instead of a deadlock).
 :func:`unload_all` empties the cache.
 
-``n_threads`` defaults to half the logical CPUs (llama-cpp-python's own rule: the physical
-cores on SMT machines). Measured on a 2-vCPU machine shared with other work: 2 threads took
-15-43 s for a 42-token prompt and 7 tokens, 1 thread 1.7-21 s — llama.cpp's threads wait on
-each other, so oversubscribing a busy machine is far worse than leaving a core idle. On an idle
-machine, pass ``n_threads=os.cpu_count()`` for more speed.
+``n_threads`` (decode threads) defaults to the physical cores this process may use
+(:func:`jpagent.llm.cpus.default_threads`). llama.cpp's threads wait on each other, so on a
+machine busy with other work fewer threads do better (measured once on a loaded 2-vCPU machine:
+2 threads 15-43 s, 1 thread 1.7-21 s for a 42-token prompt and 7 tokens): set ``n_threads``
+(``llm.n_threads``) there.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,7 @@ from typing import Any
 from jpagent.errors import ModelError
 from jpagent.llm.base import ChatOptions, ChatResult, ToolCall, Usage, messages_to_dicts
 from jpagent.llm.closing import close_at_exit
+from jpagent.llm.cpus import default_threads
 from jpagent.llm.reasoning import ReasoningSplitter
 from jpagent.llm.stream import ChatStream, Event
 from jpagent.types import Message
@@ -106,7 +106,7 @@ def resolve_path(name: str) -> Path:
 def load_llama(path: Path, n_ctx: int | None = None, n_threads: int | None = None) -> LoadedLlama:
     """The process-wide ``Llama`` for ``(path, n_ctx, n_threads)``, loading it once."""
     n_ctx = n_ctx or DEFAULT_N_CTX
-    n_threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
+    n_threads = n_threads or default_threads()
     key = (str(Path(path).resolve()), n_ctx, n_threads)
     with _CACHE_LOCK:
         loaded = _CACHE.get(key)

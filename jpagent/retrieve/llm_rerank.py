@@ -13,7 +13,6 @@ JSQuAD paragraph after the first (which also pays for the shared prefix, ~7 s).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from jpagent.errors import ConfigError
 from jpagent.llm.closing import close_at_exit
+from jpagent.llm.cpus import default_threads
 from jpagent.types import Message
 
 
@@ -33,8 +33,8 @@ class LlamaCppScorerConfig:
 
     #: Context size in tokens (system prompt + question + passage must fit).
     n_ctx: int = 2048
-    #: CPU threads; ``None``: half the logical CPUs, as the llama.cpp chat backend (all of them
-    #: stalls badly when other work shares the cores: llama.cpp's threads wait on each other).
+    #: Decode threads; ``None``: the physical cores in reach, as the llama.cpp chat backend
+    #: (:func:`jpagent.llm.cpus.default_threads`; fewer on a machine busy with other work).
     n_threads: int | None = None
     #: Prompt tokens evaluated per llama.cpp batch.
     n_batch: int = 512
@@ -78,7 +78,7 @@ class LlamaCppYesNoScorer:
             Llama(
                 str(path),
                 n_ctx=config.n_ctx,
-                n_threads=config.n_threads or max(1, (os.cpu_count() or 2) // 2),
+                n_threads=config.n_threads or default_threads(),
                 n_batch=config.n_batch,
                 verbose=False,
             )

@@ -58,3 +58,23 @@ def test_qa_eval_runs_rag_and_oracle_and_writes_its_report(tmp_path: Path, monke
     md, js = write_report(report, tmp_path / "out", stem="qa-test")
     assert "rag k=1" in md.read_text(encoding="utf-8")
     assert json.loads(js.read_text(encoding="utf-8"))["config"]["k"] == 1
+
+
+def test_cli_times_ask_with_the_configured_llama_threads(tmp_path: Path, monkeypatch) -> None:
+    """`jpagent eval qa --ask-limit` times the `ask` pipeline; `llm.n_threads` reaches llama.cpp."""
+    from typer.testing import CliRunner
+
+    import jpagent.evals.retrieval as retrieval
+    from jpagent.cli import app
+
+    monkeypatch.setattr(retrieval, "default_cache_dir", lambda: tmp_path / "embed-cache")
+    monkeypatch.setenv("JPAGENT_LLM_N_THREADS", "1")
+    data = _jsquad(tmp_path / "mini.json")
+    args = ["eval", "qa", "--data", str(data), "--limit", "1", "--settings", "", "--ask-limit", "1"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [i["setting"] for i in report["items"]] == ["ask"]
+    assert report["items"][0]["raw"] and report["items"][0]["ttft"] > 0
+    assert report["setup_seconds"]["llama_threads"] == 1
+    assert report["config"]["ask_limit"] == 1

@@ -58,6 +58,13 @@ def test_context_window_is_the_loaded_n_ctx(local_llm):
     assert local_llm.context_window == 2048
 
 
+def test_decode_threads_default_to_the_physical_cores(local_llm):
+    from jpagent.llm.cpus import default_threads
+
+    assert local_llm._loaded.n_threads == default_threads()
+    assert local_llm._loaded.llm.n_threads == default_threads()  # what llama.cpp was given
+
+
 def test_model_loads_once_per_process(local_llm):
     again = LlamaCppChat("default", n_ctx=2048)
     assert again._loaded is local_llm._loaded
