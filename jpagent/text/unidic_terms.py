@@ -150,23 +150,25 @@ class SysDic:
     def __init__(self, dicdir: str) -> None:
         with open(Path(dicdir) / "sys.dic", "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        _dsize, self._tokens_at, self._features_at = _sections(self._map)
+        dsize, self._tokens_at, self._features_at = _sections(self._map)
+        self._units = dsize // 8
         self._root = _UNIT.unpack_from(self._map, 72)[0]
 
     def base_form(self, surface: str, left_id: int) -> str | None:
         """The one ``orthBase`` of the entries ``surface`` with ``left_id``; None if there is
         no such entry or they disagree (MeCab's choice between them needs the full feature)."""
-        m, unit, b = self._map, _UNIT, self._root
-        try:
-            for c in surface.encode("utf-8"):  # Darts exact match: child of b for byte c
-                p = b + c + 1
-                base, check = unit.unpack_from(m, 72 + 8 * p)
-                if check != b or base < 0:  # no such child (a negative base holds a value)
-                    return None
-                b = base
-            value, check = unit.unpack_from(m, 72 + 8 * b)
-        except struct.error:  # walked off the array: not a key
+        m, unit, units, b = self._map, _UNIT, self._units, self._root
+        for c in surface.encode("utf-8"):  # Darts exact match: the child of b for byte c
+            p = b + c + 1
+            if p >= units:
+                return None
+            base, check = unit.unpack_from(m, 72 + 8 * p)
+            if check != b or base < 0:  # no such child (a negative base holds a value)
+                return None
+            b = base
+        if b >= units:
             return None
+        value, check = unit.unpack_from(m, 72 + 8 * b)
         if check != b or value >= 0:
             return None
         value = -value - 1
