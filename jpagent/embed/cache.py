@@ -13,6 +13,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -40,6 +41,32 @@ _LOOKUP_CHUNK = 500
 def cache_key(role: str, text: str) -> bytes:
     """The cache key of ``text`` embedded as ``role``: sha256 of ``role``, NUL, UTF-8 text."""
     return hashlib.sha256(f"{role}\0{text}".encode()).digest()
+
+
+def _open(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Connect, switch to WAL and create the tables, retrying while another process does too.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+    locked" at once, without waiting, when two processes race to do it (seen about once in 800
+    four-process starts on a fresh file): retried with backoff for up to ``busy_timeout``.
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.01
+    while True:
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
 
 
 def _chunks(items: list[bytes], size: int) -> Iterable[list[bytes]]:
@@ -84,10 +111,7 @@ class CachedEmbedder:
             return conn
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
+            conn = _open(self.path, self.busy_timeout)
         except (OSError, sqlite3.Error) as exc:
             raise JpagentError(
                 f"Cannot open the embedding cache {self.path}: {exc}",
