@@ -13,7 +13,7 @@ DATA   ?= $(abspath ../shared/data)
 
 .PHONY: setup demo test lint fmt clean bench eval \
 	bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench bench-threads \
-	eval-retrieval eval-qa report
+	eval-retrieval eval-qa eval-ask report
 
 setup: $(STAMP)
 
@@ -65,9 +65,11 @@ eval-retrieval: setup
 	$(VENV)/bin/jpagent eval retrieval --data $(JSQUAD) --mode article --limit 12 --out $(RESULTS)
 eval-qa: setup
 	$(VENV)/bin/jpagent eval qa --data $(JSQUAD) --limit 40 --out $(RESULTS)
+eval-ask: setup
+	$(PY) -m jpagent.evals.ask --corpus corpora/sample --facts corpora/README.md --out $(RESULTS)
 
 bench: bench-loaders bench-chunking bench-embed bench-ingest bench-latency bench-mtbench bench-threads
-eval: eval-retrieval eval-qa
+eval: eval-retrieval eval-qa eval-ask
 
 # One self-contained HTML page (and Markdown) of every result in evals/results/.
 report: setup

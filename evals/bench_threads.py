@@ -7,7 +7,7 @@ The default is :func:`jpagent.llm.cpus.default_threads` (the physical cores this
 use); before, jpagent used llama-cpp-python's rule, half the logical CPUs (1 on a 2-core
 machine without SMT). Each question of a seeded JSQuAD sample is asked once per setting,
 settings interleaved question by question (both see the same machine load), through the full
-``jpagent ask`` pipeline: hybrid retrieval over all 1,145 paragraphs, k=6 context, the embedded
+``jpagent ask`` pipeline: hybrid retrieval over all 1,145 paragraphs, ``ask``'s default k, the embedded
 Qwen2.5-Coder-1.5B-Instruct, greedy decoding, at most 160 answer tokens. Prompt processing uses
 every logical CPU in both settings (llama-cpp-python's ``n_threads_batch``); only decoding
 changes. Reported per setting: mean time to first token, decode tokens/s (tokens after the
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from jpagent.llm.base import ChatOptions
     from jpagent.llm.cpus import default_threads
     from jpagent.llm.registry import get_chat_model
+    from jpagent.rag.answer import RagConfig
     from jpagent.types import Message
 
     path = data_dir(args.data) / "jsquad" / "valid-v1.3.json"
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": shlex.join(["python", "evals/bench_threads.py", *(argv or sys.argv[1:])]),
         "questions": len(questions),
         "seed": args.seed,
+        "k": RagConfig.k,
         "index_build_s": round(index_s, 1),
         "rows": rows,
         "same_answers": same,
@@ -111,7 +113,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"Command: `{r['command']}`",
         "",
         f"{r['questions']} JSQuAD questions (seed {r['seed']}), full `ask` pipeline (hybrid "
-        "retrieval over 1,145 paragraphs, k=6, embedded Qwen2.5-Coder-1.5B-Instruct, greedy, "
+        f"retrieval over 1,145 paragraphs, k={r.get('k', 6)}, embedded "
+        "Qwen2.5-Coder-1.5B-Instruct, greedy, "
         "at most 160 tokens), settings interleaved question by question. Prompt processing uses "
         "every logical CPU in all settings; only decoding threads change.",
         "",

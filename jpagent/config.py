@@ -114,6 +114,21 @@ class RetrieveConfig:
 
 
 @dataclass(frozen=True)
+class RagSettings:
+    """How ``ask`` and ``chat`` build an answer's context (measured: jpagent/rag/README.md)."""
+
+    k: int = field(default=1, metadata=_doc("chunks given to the model for an answer", low=1))
+    min_relative_score: float = field(
+        default=0.0,
+        metadata=_doc(
+            "of those, keep only chunks scoring at least this share of the best (0: all)",
+            low=0,
+            high=1,
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     """Talking to model servers."""
 
@@ -140,6 +155,7 @@ SECTIONS: dict[str, type] = {
     "kb": KBConfig,
     "text": TextConfig,
     "retrieve": RetrieveConfig,
+    "rag": RagSettings,
     "llm": LLMConfig,
     "data": DataConfig,
 }
@@ -153,6 +169,7 @@ class Config:
     kb: KBConfig = field(default_factory=KBConfig)
     text: TextConfig = field(default_factory=TextConfig)
     retrieve: RetrieveConfig = field(default_factory=RetrieveConfig)
+    rag: RagSettings = field(default_factory=RagSettings)
     llm: LLMConfig = field(default_factory=LLMConfig)
     data: DataConfig = field(default_factory=DataConfig)
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -125,18 +125,33 @@ class KB:
     ) -> Answer:
         """Answer ``question`` from this knowledge base, citing sources as [1], [2]…
 
-        ``stream(text)`` receives the answer as it is generated. When the sources do not
-        support an answer, the text says 資料からは分かりません and there are no citations.
+        ``k`` overrides the ``rag.k`` setting. ``stream(text)`` receives the answer as it is
+        generated. When the sources do not support an answer, the text says
+        資料からは分かりません and there are no citations.
         """
         from jpagent.rag.answer import answer
 
-        return answer(question, self.retriever(mode), self.chat_model, k=k, stream_callback=stream)
+        return answer(
+            question,
+            self.retriever(mode),
+            self.chat_model,
+            k=k,
+            stream_callback=stream,
+            config=self.rag_config(),
+        )
 
     def chat(self, mode: str = "hybrid") -> Any:
         """A :class:`~jpagent.rag.chat.ChatSession`: follow-up questions are rewritten first."""
         from jpagent.rag.chat import ChatSession
 
-        return ChatSession(self.retriever(mode), self.chat_model)
+        return ChatSession(self.retriever(mode), self.chat_model, config=self.rag_config())
+
+    def rag_config(self) -> Any:
+        """The :class:`~jpagent.rag.answer.RagConfig` of the ``rag.*`` settings."""
+        from jpagent.rag.answer import RagConfig
+
+        r = self.config.rag
+        return RagConfig(k=r.k, min_relative_score=r.min_relative_score)
 
     # ------------------------------------------------------------------ misc
 

@@ -68,6 +68,8 @@ def test_explicit_config_file_replaces_project_file(clean_env, monkeypatch):
         ("[retrieve]\nalpha = 1.5\n", "between 0 and 1"),
         ("[retrieve]\ncandidates = 0\n", "at least 1"),
         ("[retrieve]\nbm25_b = -0.1\n", "retrieve.bm25_b"),
+        ("[rag]\nk = 0\n", "at least 1"),
+        ("[rag]\nmin_relative_score = 2\n", "rag.min_relative_score"),
     ],
 )
 def test_bad_files_name_the_key_and_file(clean_env, toml, needle):
@@ -118,6 +120,13 @@ def test_retrieve_defaults_are_the_tuned_ones(clean_env):
     tuned, bm25 = HybridConfig(), BM25Params()
     assert (r.fusion, r.alpha, r.candidates) == (tuned.method, tuned.alpha, tuned.candidates)
     assert (r.bm25_k1, r.bm25_b) == (bm25.k1, bm25.b)
+
+
+def test_rag_defaults_are_the_library_defaults(clean_env):
+    from jpagent.rag.answer import RagConfig
+
+    r = load_config().rag
+    assert (r.k, r.min_relative_score) == (RagConfig.k, RagConfig.min_relative_score)
 
 
 def test_retrieve_env_override(clean_env, monkeypatch):

@@ -1,4 +1,5 @@
-"""The SDK entry (``jpagent.open``) applies the ``[retrieve]`` settings to a real knowledge base."""
+"""The SDK entry (``jpagent.open``) applies the ``[retrieve]`` and ``[rag]`` settings to a real
+knowledge base."""
 
 from __future__ import annotations
 
@@ -43,3 +44,13 @@ def test_retrieve_settings_reach_the_index_and_the_retriever(clean_env, monkeypa
     (clean_env / "jpagent.toml").write_text("", encoding="utf-8")
     with jpagent.open(clean_env / "kb", config=load_config()) as kb:  # not set: the folder's
         assert kb.index.manifest["bm25"] == {"k1": 1.2, "b": 0.75}
+
+
+def test_rag_settings_reach_ask_and_chat(clean_env) -> None:
+    (clean_env / "jpagent.toml").write_text(
+        "[rag]\nk = 3\nmin_relative_score = 0.85\n", encoding="utf-8"
+    )
+    with jpagent.open(clean_env / "kb", config=load_config()) as kb:
+        rag = kb.rag_config()
+        assert (rag.k, rag.min_relative_score) == (3, 0.85)
+        assert kb.chat().config == rag

@@ -186,7 +186,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="質問 / question")],
     kb: KbOpt = None,
     model: ModelOpt = None,
-    k: Annotated[int | None, typer.Option("-k", help="hits to retrieve")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", help="chunks for the answer (setting rag.k)")
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Answer a question from a knowledge base, streaming, then list the sources."""

@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 class RagConfig:
     """How a question is turned into a prompt and an answer."""
 
-    k: int = 6
-    """Hits asked of the retriever (before packing drops what does not fit)."""
+    k: int = 1
+    """Hits asked of the retriever (before packing drops what does not fit). One: the
+    embedded 1.5B model answers best from the best chunk alone (jpagent/rag/README.md);
+    larger models may use more."""
     min_relative_score: float = 0.0
     """Keep only hits scoring at least this share of the best hit's score (0: keep all; see
     :func:`jpagent.rag.packing.close_to_best`)."""
