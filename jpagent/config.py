@@ -126,6 +126,10 @@ class RagSettings:
             high=1,
         ),
     )
+    stop_loops: bool = field(
+        default=True,
+        metadata=_doc("stop the model when its answer repeats one piece back to back"),
+    )
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ class KB:
         from jpagent.rag.answer import RagConfig
 
         r = self.config.rag
-        return RagConfig(k=r.k, min_relative_score=r.min_relative_score)
+        return RagConfig(k=r.k, min_relative_score=r.min_relative_score, stop_loops=r.stop_loops)
 
     # ------------------------------------------------------------------ misc
 

@@ -91,3 +91,6 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     reasoning: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    looped: bool = False
+    """The model fell into a runaway loop and was stopped; ``text`` (or ``reasoning``, where
+    the loop was) keeps what came before it and one copy of the repeated piece."""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from jpagent.cli.common import JsonFlag, app, get_config, out, print_json
-from jpagent.cli.kb import answer_json, print_citations, write_stream
+from jpagent.cli.kb import answer_json, print_footer, write_stream
 from jpagent.errors import JpagentError
 
 #: The answer is in a PDF page of the sample corpus (security_policy.pdf, page 2).
@@ -46,7 +46,7 @@ def demo(
             out.print(f"[dim]model: {cfg.models.chat}[/]\n")
             answer = base.ask(question, stream=write_stream)
             sys.stdout.write("\n")
-            print_citations(answer)
+            print_footer(answer)
             timings = ", ".join(f"{k} {v:.1f}s" for k, v in answer.timings.items())
             out.print(f"\n[dim]{timings}[/]")
         else:

@@ -70,10 +70,19 @@ def answer_json(answer: Answer, question: str) -> dict[str, Any]:
         "citations": [asdict(c) for c in answer.citations],
         "reasoning": answer.reasoning,
         "timings": answer.timings,
+        "looped": answer.looped,
     }
 
 
-def print_citations(answer: Answer) -> None:
+def print_footer(answer: Answer) -> None:
+    """What follows a streamed answer: a note if a loop stopped the model, then the sources."""
+    if answer.looped:
+        out.print(
+            "[yellow]※ モデルが同じ語句を繰り返し始めたため、生成を止めました"
+            "（最初の繰り返しまでを回答とします）。"
+            " / The model fell into a loop and was stopped; the answer keeps its first copy.[/]",
+            highlight=False,
+        )
     if not answer.citations:
         out.print("[dim]（出典なし / no sources cited）[/]")
         return
@@ -199,7 +208,7 @@ def ask(
             return
         answer = base.ask(question, k=k, stream=write_stream)
     sys.stdout.write("\n")
-    print_citations(answer)
+    print_footer(answer)
 
 
 def write_stream(text: str) -> None:
@@ -223,4 +232,4 @@ def chat(ctx: typer.Context, kb: KbOpt = None, model: ModelOpt = None) -> None:
                 break
             answer = session.ask(question, stream_callback=write_stream)
             sys.stdout.write("\n")
-            print_citations(answer)
+            print_footer(answer)

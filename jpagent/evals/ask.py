@@ -3,13 +3,14 @@
 The fact table of ``corpora/README.md`` (質問 → 答え, the file that holds it) is asked through
 the pipeline ``jpagent ask`` runs: the corpus ingested into a fresh knowledge base (real loaders,
 chunker, Chroma, BM25, embedder), hybrid retrieval, :func:`jpagent.rag.answer.answer` with the
-configured chat model. Several RAG settings (``k``, ``min_relative_score``) are compared on the
-same questions, interleaved question by question. Per setting:
+configured chat model. Several RAG settings (``k``, ``min_relative_score``, ``stop_loops``) are
+compared on the same questions, interleaved question by question. Per setting:
 
 * ``char-F1``: the answer (citation markers removed) against the gold answer, as the QA eval;
 * ``gold in answer``: the normalised gold answer appears whole in the normalised answer;
 * ``gold file cited``: a citation points at the file that holds the fact;
 * ``no answer``: the reply is 資料からは分かりません;
+* ``loops``: answers in which the model fell into a runaway loop;
 * ``TTFT``: mean seconds to the first token, the whole prompt processed each time (an
   in-process llama.cpp model forgets the previous prompt first, which the next setting's prompt
   would otherwise partly reuse).
@@ -41,13 +42,14 @@ __all__ = ["AskItem", "AskReport", "Fact", "read_facts", "run_ask_eval", "write_
 
 log = logging.getLogger(__name__)
 
-#: name → (k, min_relative_score) of the settings compared.
-SETTINGS: dict[str, tuple[int, float]] = {
-    "k=6": (6, 0.0),
-    "k=6, c=0.85": (6, 0.85),
-    "k=3": (3, 0.0),
-    "k=2": (2, 0.0),
-    "k=1": (1, 0.0),
+#: name → RAG setting compared (``c``: ``min_relative_score``; loops are stopped unless named).
+SETTINGS: dict[str, RagConfig] = {
+    "k=6": RagConfig(k=6),
+    "k=6, loops run": RagConfig(k=6, stop_loops=False),
+    "k=6, c=0.85": RagConfig(k=6, min_relative_score=0.85),
+    "k=3": RagConfig(k=3),
+    "k=2": RagConfig(k=2),
+    "k=1": RagConfig(k=1),
 }
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -73,6 +75,7 @@ class AskItem:
     gold_in_answer: bool
     gold_file_cited: bool
     no_answer: bool
+    looped: bool
     ttft: float
     total: float
 
@@ -81,7 +84,7 @@ class AskItem:
 class AskReport:
     corpus: str
     model: str
-    settings: dict[str, tuple[int, float]]
+    settings: dict[str, RagConfig]
     items: tuple[AskItem, ...]
     setup_seconds: dict[str, float]
     command: str = ""
@@ -99,7 +102,9 @@ class AskReport:
                 "gold_in_answer": sum(i.gold_in_answer for i in rows) / n,
                 "gold_file_cited": sum(i.gold_file_cited for i in rows) / n,
                 "no_answer": sum(i.no_answer for i in rows) / n,
+                "looped": sum(i.looped for i in rows),
                 "ttft": sum(i.ttft for i in rows) / n,
+                "total": sum(i.total for i in rows) / n,
             }
         return out
 
@@ -108,7 +113,7 @@ class AskReport:
             "eval": "ask",
             "corpus": self.corpus,
             "model": self.model,
-            "settings": {k: list(v) for k, v in self.settings.items()},
+            "settings": {k: _setting_json(v) for k, v in self.settings.items()},
             "scores": self.scores(),
             "setup_seconds": self.setup_seconds,
             "command": self.command,
@@ -127,15 +132,19 @@ class AskReport:
             f"{n} fact questions of `corpora/README.md` asked through the `jpagent ask` pipeline "
             f"(fresh knowledge base of `{self.corpus}`, hybrid retrieval, model `{self.model}`, "
             "greedy), settings interleaved question by question, each prompt processed whole "
-            "(no prefix reuse between settings). `c`: `min_relative_score`.",
+            "(no prefix reuse between settings). `c`: `min_relative_score`. `loops`: answers "
+            "in which the model fell into a runaway loop (stopped at once unless the setting "
+            "says the loops run). Time: mean seconds per answer, to the first token and in all.",
             "",
-            "| setting | char-F1 | gold in answer | gold file cited | no answer | TTFT s |",
-            "|---|---|---|---|---|---|",
+            "| setting | char-F1 | gold in answer | gold file cited | no answer | loops "
+            "| TTFT s | total s |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name, s in scores.items():
             lines.append(
                 f"| {name} | {s['f1']:.3f} | {s['gold_in_answer']:.0%} "
-                f"| {s['gold_file_cited']:.0%} | {s['no_answer']:.0%} | {s['ttft']:.1f} |"
+                f"| {s['gold_file_cited']:.0%} | {s['no_answer']:.0%} | {s['looped']:.0f} "
+                f"| {s['ttft']:.1f} | {s['total']:.1f} |"
             )
         setup = ", ".join(f"{k} {v:g}" for k, v in self.setup_seconds.items())
         lines += ["", f"Setup: {setup}.", "", "## Answers", ""]
@@ -183,7 +192,7 @@ def run_ask_eval(
     corpus: str | Path,
     facts: Sequence[Fact],
     *,
-    settings: dict[str, tuple[int, float]] = SETTINGS,
+    settings: dict[str, RagConfig] = SETTINGS,
     kb_dir: str | Path | None = None,
     config: Any = None,
     command: str = "",
@@ -207,10 +216,9 @@ def run_ask_eval(
             items: list[AskItem] = []
             loaded = getattr(model, "_loaded", None)  # llamacpp: the in-process model
             for fact in facts:
-                for name, (k, c) in settings.items():
+                for name, rag in settings.items():
                     if loaded is not None:  # no reuse of the previous prompt's prefix: each
                         loaded.llm.reset()  # TTFT includes its whole prompt
-                    rag = RagConfig(k=k, min_relative_score=c)
                     result = answer(fact.question, retriever, model, config=rag)
                     items.append(_item(name, fact, result))
                     log.info("%s | %s → %r", name, fact.question, result.text)
@@ -241,9 +249,14 @@ def _item(setting: str, fact: Fact, result: Any) -> AskItem:
         gold_in_answer=normalize_answer(fact.answer) in normalize_answer(text),
         gold_file_cited=fact.file in cited,
         no_answer=NO_ANSWER in result.text,
+        looped=result.looped,
         ttft=float(result.timings.get("ttft", 0.0)),
         total=float(result.timings.get("total", 0.0)),
     )
+
+
+def _setting_json(rag: RagConfig) -> dict[str, Any]:
+    return {"k": rag.k, "min_relative_score": rag.min_relative_score, "stop_loops": rag.stop_loops}
 
 
 def write_report(report: AskReport, out_dir: str | Path = "evals/results") -> tuple[Path, Path]:
@@ -266,6 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", default="corpora/sample")
     parser.add_argument("--facts", default="corpora/README.md", help="README with the table")
     parser.add_argument("--limit", type=int, default=0, help="first N facts only (0: all)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        choices=list(SETTINGS),
+        help="compare only these settings (repeatable; default: all)",
+    )
     parser.add_argument("--out", default="evals/results")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -273,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit:
         facts = facts[: args.limit]
     words = ["python", "-m", "jpagent.evals.ask", *(sys.argv[1:] if argv is None else argv)]
-    report = run_ask_eval(args.corpus, facts, command=shlex.join(words))
+    chosen = {name: SETTINGS[name] for name in args.setting} if args.setting else SETTINGS
+    report = run_ask_eval(args.corpus, facts, settings=chosen, command=shlex.join(words))
     md, js = write_report(report, args.out)
     print(report.to_markdown())
     print(f"wrote {md} and {js}")

@@ -7,7 +7,8 @@
    (minus the prompt, the history and the answer budget), counted with the model's own token
    counter, and renders the Japanese templates (``answer_system.j2``, ``answer_user.j2``);
 3. the model streams its answer; text deltas go to ``stream_callback`` as they arrive, reasoning
-   is kept apart;
+   is kept apart; a runaway loop (one piece repeated back to back) stops the model, and the
+   answer keeps its text up to the loop's first copy (``Answer.looped``);
 4. the citation markers in the answer text (never in the reasoning) are resolved to
    :class:`~jpagent.types.Citation` s; numbers naming no source are dropped (and logged).
 
@@ -63,6 +64,10 @@ class RagConfig:
     """How many of the latest history messages go into the answer prompt (0: none)."""
     temperature: float = 0.0
     """Sampling temperature when the options set none (0: greedy, reproducible)."""
+    stop_loops: bool = True
+    """Stop the model when its answer (or reasoning) falls into a runaway loop, one piece
+    repeated back to back (:mod:`jpagent.llm.loops`), and keep the text up to the first copy;
+    :attr:`~jpagent.types.Answer.looped` tells. Off: the loop runs to ``max_tokens``."""
     system_template: str = "answer_system.j2"
     """Template of the system prompt (rules: sources only, cite [n], no-answer phrase)."""
     user_template: str = "answer_user.j2"
@@ -139,12 +144,14 @@ def _render_user(question: str, sources: Sequence[Source], config: RagConfig) ->
 
 
 class Generation(NamedTuple):
-    """What :func:`generate` read from the stream: answer text, reasoning, two timings."""
+    """What :func:`generate` read from the stream: answer text, reasoning, two timings, and
+    whether a runaway loop stopped it."""
 
     text: str
     reasoning: str
     ttft: float
     seconds: float
+    looped: bool = False
 
 
 def generate(
@@ -153,23 +160,56 @@ def generate(
     *,
     options: ChatOptions | None,
     stream_callback: Callable[[str], None] | None = None,
+    stop_loops: bool = False,
 ) -> Generation:
-    """Stream the model's answer; pass text deltas to ``stream_callback``; keep reasoning apart."""
-    text: list[str] = []
-    reasoning: list[str] = []
+    """Stream the model's answer; pass text deltas to ``stream_callback``; keep reasoning apart.
+
+    ``stop_loops``: when the text or the reasoning falls into a runaway loop
+    (:class:`~jpagent.llm.loops.LoopGuard`), close the stream at once (which stops the model)
+    and keep that part up to the end of the loop's first copy. The copies already passed to
+    ``stream_callback`` stay passed: the returned text is the one to keep.
+    """
+    from jpagent.llm.loops import LoopGuard
+
+    parts: dict[str, list[str]] = {"text": [], "reasoning": []}
+    guards = {"text": LoopGuard(), "reasoning": LoopGuard()} if stop_loops else {}
     t0 = time.perf_counter()
     ttft = -1.0
-    for delta in chat_model.stream(messages, options=options):
-        if ttft < 0:
-            ttft = time.perf_counter() - t0
-        if delta.kind == "text":
-            text.append(delta.text)
-            if stream_callback is not None and delta.text:
+    stream = chat_model.stream(messages, options=options)
+    looped = ""
+    try:
+        for delta in stream:
+            if ttft < 0:
+                ttft = time.perf_counter() - t0
+            if delta.kind not in parts:
+                continue
+            parts[delta.kind].append(delta.text)
+            if delta.kind == "text" and stream_callback is not None and delta.text:
                 stream_callback(delta.text)
-        elif delta.kind == "reasoning":
-            reasoning.append(delta.text)
+            guard = guards.get(delta.kind)
+            if guard is not None and guard.feed(delta.text) is not None:
+                looped = delta.kind
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
     seconds = time.perf_counter() - t0
-    return Generation("".join(text).strip(), "".join(reasoning).strip(), max(ttft, 0.0), seconds)
+    text, reasoning = "".join(parts["text"]), "".join(parts["reasoning"])
+    if looped:
+        loop = guards[looped].loop
+        assert loop is not None
+        log.warning(
+            "the model repeated %r %d times; stopped it and kept the %s up to the first copy",
+            loop.unit,
+            loop.repeats,
+            looped,
+        )
+        if looped == "text":
+            text = text[: loop.cut]
+        else:
+            reasoning = reasoning[: loop.cut]
+    return Generation(text.strip(), reasoning.strip(), max(ttft, 0.0), seconds, bool(looped))
 
 
 def _options(options: ChatOptions | None, config: RagConfig) -> ChatOptions:
@@ -224,7 +264,13 @@ def answer(
             stream_callback(NO_ANSWER)
         timings.update(ttft=0.0, generate=0.0, total=time.perf_counter() - t0)
         return Answer(text=NO_ANSWER, timings=timings)
-    gen = generate(chat_model, prompt.messages, options=opts, stream_callback=stream_callback)
+    gen = generate(
+        chat_model,
+        prompt.messages,
+        options=opts,
+        stream_callback=stream_callback,
+        stop_loops=config.stop_loops,
+    )
     resolved = resolve_citations(gen.text, prompt.packed.sources)
     if resolved.unknown:
         log.warning(
@@ -241,4 +287,5 @@ def answer(
         citations=citations,
         reasoning=gen.reasoning,
         timings=timings,
+        looped=gen.looped,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from jpagent.rag.answer import RagConfig, answer
@@ -154,4 +155,4 @@ class ChatSession:
         self._history += [Message("user", question), Message("assistant", result.text)]
         timings = dict(result.timings, condense=condense)
         timings["total"] = time.perf_counter() - t0
-        return Answer(result.text, result.citations, result.reasoning, timings)
+        return replace(result, timings=timings)

@@ -9,6 +9,7 @@ import pytest
 
 from jpagent.errors import ConfigError
 from jpagent.evals.ask import Fact, read_facts, run_ask_eval, write_report
+from jpagent.rag.answer import RagConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +62,8 @@ def test_run_on_a_two_file_corpus(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     facts = [Fact("始業時刻は何時ですか？", "午前9時00分", "rules.md")]
-    report = run_ask_eval(corpus, facts, settings={"k=1": (1, 0.0), "k=2": (2, 0.0)})
+    settings = {"k=1": RagConfig(k=1), "k=2": RagConfig(k=2, stop_loops=False)}
+    report = run_ask_eval(corpus, facts, settings=settings)
     assert [i.setting for i in report.items] == ["k=1", "k=2"]
     one = report.items[0]
     assert one.gold_in_answer and one.f1 > 0.5 and not one.no_answer
@@ -69,4 +71,6 @@ def test_run_on_a_two_file_corpus(tmp_path: Path) -> None:
     assert report.scores()["k=1"]["n"] == 1
     md, js = write_report(report, tmp_path / "out")
     assert "| k=1 |" in md.read_text(encoding="utf-8")
-    assert json.loads(js.read_text(encoding="utf-8"))["items"][0]["gold"] == "午前9時00分"
+    written = json.loads(js.read_text(encoding="utf-8"))
+    assert written["items"][0]["gold"] == "午前9時00分" and not written["items"][0]["looped"]
+    assert written["settings"]["k=2"] == {"k": 2, "min_relative_score": 0.0, "stop_loops": False}

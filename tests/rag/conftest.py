@@ -84,7 +84,8 @@ class ScriptedChat:
     """A ChatModel that replies with the given texts in order and records what it was sent.
 
     Tokens are counted as characters. ``stream`` yields the optional ``reasoning`` first, then
-    the reply in pieces of three characters, as a backend would.
+    the reply in pieces of three characters, as a backend would; ``pulled`` counts the pieces
+    read of the last stream and ``closed`` tells whether it was closed.
     """
 
     name = "scripted"
@@ -124,12 +125,17 @@ class ScriptedChat:
         self, messages: Sequence[Message], *, options: ChatOptions | None = None
     ) -> Iterator[ChatDelta]:
         text = self._next(messages, options)
+        self.pulled, self.closed = 0, False
 
         def deltas() -> Iterator[ChatDelta]:
-            if self.reasoning:
-                yield ChatDelta("reasoning", self.reasoning)
-            for i in range(0, len(text), 3):
-                yield ChatDelta("text", text[i : i + 3])
+            try:
+                if self.reasoning:
+                    yield ChatDelta("reasoning", self.reasoning)
+                for i in range(0, len(text), 3):
+                    self.pulled += 1
+                    yield ChatDelta("text", text[i : i + 3])
+            finally:
+                self.closed = True
 
         return deltas()
 

@@ -225,3 +225,39 @@ def test_min_relative_score_leaves_out_distant_hits(retriever) -> None:
     assert [s.chunk_id for s in prompt.packed.sources] == [hits[0].chunk.id]
     everything = build_prompt(LEAVE_Q, hits, context_window=100_000, count_tokens=len)
     assert len(everything.packed.sources) > 1
+
+
+LOOP = "第2条（申請）の"  # the shape of the loop the embedded model fell into (rag/README.md)
+
+
+def test_a_runaway_loop_stops_the_model_and_keeps_one_copy(retriever, scripted, caplog) -> None:
+    model = scripted(["[1] 取得日の3日前までです。" + LOOP * 200])
+    pieces: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="jpagent.rag.answer"):
+        result = answer(LEAVE_Q, retriever, model, stream_callback=pieces.append)
+    assert result.looped
+    assert result.text == "[1] 取得日の3日前までです。" + LOOP
+    assert model.closed and model.pulled < 40  # of 540 pieces: stopped, not run to the end
+    assert "".join(pieces).startswith(result.text)  # what was streamed stays streamed
+    assert [c.number for c in result.citations] == [1]
+    assert LOOP in caplog.text
+
+
+def test_loop_stopping_can_be_turned_off(retriever, scripted) -> None:
+    reply = "[1] 3日前まで。" + LOOP * 20
+    model = scripted([reply])
+    result = answer(LEAVE_Q, retriever, model, config=RagConfig(stop_loops=False))
+    assert not result.looped and result.text == reply
+
+
+def test_a_loop_in_the_reasoning_stops_the_model_too(retriever, scripted) -> None:
+    model = scripted(["3日前までです[1]。"], reasoning="資料[1]を見ると" + "つまり、" * 40)
+    result = answer(LEAVE_Q, retriever, model)
+    assert result.looped and result.reasoning == "資料[1]を見るとつまり、"
+    assert result.text == "" and model.pulled == 0  # stopped before any answer text
+
+
+def test_an_answer_without_a_loop_is_untouched(retriever, scripted) -> None:
+    reply = "取得日の3日前までです[1]。急病の場合は当日の始業時刻までに連絡します[1]。"
+    result = answer(LEAVE_Q, retriever, scripted([reply]))
+    assert not result.looped and result.text == reply

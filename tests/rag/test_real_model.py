@@ -9,6 +9,7 @@ import pytest
 
 from jpagent.llm.base import ChatOptions
 from jpagent.rag import answer, condense_question, is_no_answer
+from jpagent.rag.answer import generate
 from jpagent.types import Message
 
 pytestmark = pytest.mark.slow
@@ -46,3 +47,18 @@ def test_follow_up_is_rewritten_to_a_standalone_query(retriever, real_model) -> 
     # both files speak of 申請 (3 days ahead for leave, 5 for travel): the rewrite finds leave
     top = [h.chunk.text for h in retriever.retrieve(query, k=2)]
     assert any("取得日の3日前までに" in t for t in top), top
+
+
+def test_a_real_loop_is_stopped_and_the_model_answers_the_next_question(real_model) -> None:
+    # Greedy, the 1.5B model asked to repeat a sentence repeats it until it stops on its own
+    # (~12 copies); the guard closes the llama.cpp stream after six and keeps one.
+    thanks = "ありがとうございます。"
+    ask = [Message("user", f"「{thanks}」という文を、改行せずに100回続けて書いてください。")]
+    opts = ChatOptions(temperature=0.0, max_tokens=200)
+    unguarded = generate(real_model, ask, options=opts)
+    assert unguarded.text.count(thanks) > 6 and not unguarded.looped
+    guarded = generate(real_model, ask, options=opts, stop_loops=True)
+    assert guarded.looped and guarded.text == thanks
+    # the stream was closed, not left holding the in-process model: the next call runs
+    after = generate(real_model, [Message("user", "日本の首都はどこですか？")], options=SHORT)
+    assert "東京" in after.text and not after.looped
