@@ -22,7 +22,6 @@ Run: ``python -m jpagent.evals.ask`` (``make eval-ask``); results go to
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -35,6 +34,7 @@ from typing import Any
 
 from jpagent.errors import ConfigError
 from jpagent.evals.qa import char_f1, normalize_answer
+from jpagent.evals.results import write_results
 from jpagent.rag.answer import RagConfig
 from jpagent.rag.citations import NO_ANSWER
 
@@ -261,12 +261,7 @@ def _setting_json(rag: RagConfig) -> dict[str, Any]:
 
 def write_report(report: AskReport, out_dir: str | Path = "evals/results") -> tuple[Path, Path]:
     """Write ``<out_dir>/ask-<date>.md`` and ``.json``; return both paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    md, js = out / f"ask-{report.date}.md", out / f"ask-{report.date}.json"
-    md.write_text(report.to_markdown(), encoding="utf-8")
-    js.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-    return md, js
+    return write_results(out_dir, f"ask-{report.date}", report.to_markdown(), report.to_json())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

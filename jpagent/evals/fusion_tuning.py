@@ -32,6 +32,7 @@ from typing import Any
 from jpagent.evals.jsquad import Question, load_jsquad, seeded_halves
 from jpagent.evals.memindex import BM25S_DEFAULTS, BM25Params, MemoryIndex
 from jpagent.evals.metrics import hit_at_k, mean, mrr_at_k, ndcg_at_k
+from jpagent.evals.results import write_results
 from jpagent.evals.retrieval import PLAIN_RRF, default_cache_dir, paragraph_chunks
 from jpagent.retrieve.retrievers import BM25Retriever, DenseRetriever, HybridConfig, fuse
 
@@ -266,13 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(result, command, date)
     print(text)
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"retrieval-tuning-{date}.md").write_text(text, encoding="utf-8")
         payload = {**asdict(result), "command": command, "date": date}
-        (out / f"retrieval-tuning-{date}.json").write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        write_results(args.out, f"retrieval-tuning-{date}", text, payload)
     return 0
 
 

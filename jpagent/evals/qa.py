@@ -37,6 +37,7 @@ from typing import Any
 
 from jpagent.errors import ConfigError
 from jpagent.evals.jsquad import load_jsquad, resolve_data_path, seeded_subset
+from jpagent.evals.results import write_results
 from jpagent.rag.answer import RagConfig, answer, build_prompt, generate
 from jpagent.rag.chat import clean_condensed
 from jpagent.types import Hit
@@ -470,13 +471,8 @@ def write_report(
     report: QAReport, out_dir: str | Path = "evals/results", stem: str | None = None
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<stem>.md`` and ``.json`` (stem default ``qa-<date>``); return both."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     name = stem or f"qa-{report.date}"
-    md, js = out / f"{name}.md", out / f"{name}.json"
-    md.write_text(report.to_markdown(), encoding="utf-8")
-    js.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-    return md, js
+    return write_results(out_dir, name, report.to_markdown(), report.to_json())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from jpagent.evals.results import write_results
 from jpagent.evals.retrieval import RetrievalReport
 
 LABELS = {
@@ -113,13 +114,9 @@ def write_report(
 ) -> tuple[Path, Path]:
     """Write ``retrieval-<mode>-<date>.md`` and ``.json`` into ``out_dir``; returns both paths."""
     date = date or dt.date.today().isoformat()
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    md = folder / f"retrieval-{report.mode}-{date}.md"
-    js = folder / f"retrieval-{report.mode}-{date}.json"
-    md.write_text(report_markdown(report, command, date), encoding="utf-8")
-    js.write_text(
-        json.dumps(report_json(report, command, date), ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8",
+    return write_results(
+        out_dir,
+        f"retrieval-{report.mode}-{date}",
+        report_markdown(report, command, date),
+        report_json(report, command, date),
     )
-    return md, js

@@ -34,7 +34,7 @@ from jpagent.llm.base import (
     messages_to_dicts,
 )
 from jpagent.llm.reasoning import ReasoningSplitter
-from jpagent.llm.stream import ChatStream, Event
+from jpagent.llm.stream import ChatStream, Event, estimated_usage
 from jpagent.types import Message
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class OllamaChat:
         return ChatStream(
             events,
             ReasoningSplitter(opts.reasoning or self.reasoning),
-            usage_fallback=lambda raw: self._estimated_usage(messages, raw),
+            usage_fallback=lambda raw: estimated_usage(self.count_tokens, messages, raw),
             streaming=False,
             started=t0,
         ).final()
@@ -165,7 +165,7 @@ class OllamaChat:
         return ChatStream(
             self._events(messages, opts),
             ReasoningSplitter(opts.reasoning or self.reasoning),
-            usage_fallback=lambda raw: self._estimated_usage(messages, raw),
+            usage_fallback=lambda raw: estimated_usage(self.count_tokens, messages, raw),
             started=t0,
         )
 
@@ -264,10 +264,6 @@ class OllamaChat:
         if done is None:
             raise http.cut_error(self.host, WHAT, chunks, chars, None)
         yield Event("end", usage=_usage(done), finish_reason=done.done_reason or "")
-
-    def _estimated_usage(self, messages: Sequence[Message], raw: str) -> Usage:
-        prompt = sum(self.count_tokens(m.content) for m in messages)
-        return Usage(prompt, self.count_tokens(raw) if raw else 0, estimated=True)
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

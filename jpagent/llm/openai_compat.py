@@ -34,7 +34,7 @@ from jpagent.llm.base import (
     messages_to_dicts,
 )
 from jpagent.llm.reasoning import ReasoningSplitter
-from jpagent.llm.stream import ChatStream, Event
+from jpagent.llm.stream import ChatStream, Event, estimated_usage
 from jpagent.types import Message
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class OpenAIChat:
         return ChatStream(
             events,
             ReasoningSplitter(opts.reasoning or self.reasoning),
-            usage_fallback=lambda raw: self._estimated_usage(messages, raw),
+            usage_fallback=lambda raw: estimated_usage(self.count_tokens, messages, raw),
             streaming=False,
             started=t0,
         ).final()
@@ -192,7 +192,7 @@ class OpenAIChat:
         return ChatStream(
             self._sse_events(payload, opts),
             ReasoningSplitter(opts.reasoning or self.reasoning),
-            usage_fallback=lambda raw: self._estimated_usage(messages, raw),
+            usage_fallback=lambda raw: estimated_usage(self.count_tokens, messages, raw),
             started=t0,
         )
 
@@ -311,10 +311,6 @@ class OpenAIChat:
             c = calls[i]
             yield Event("tool_call", tool_call=ToolCall(c["id"], c["name"], c["arguments"]))
         yield Event("end", usage=usage, finish_reason=finish)
-
-    def _estimated_usage(self, messages: Sequence[Message], raw: str) -> Usage:
-        prompt = sum(self.count_tokens(m.content) for m in messages)
-        return Usage(prompt, self.count_tokens(raw) if raw else 0, estimated=True)
 
 
 def _text_fields(text: str) -> dict[str, str]:

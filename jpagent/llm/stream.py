@@ -16,12 +16,13 @@ parse cannot swallow the answer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from jpagent.llm.base import ChatDelta, ChatResult, Timings, ToolCall, Usage
 from jpagent.llm.reasoning import ReasoningSplitter
+from jpagent.types import Message
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class Event:
     tool_call: ToolCall | None = None
     usage: Usage | None = None
     finish_reason: str = ""
+
+
+def estimated_usage(
+    count_tokens: Callable[[str], int], messages: Sequence[Message], raw: str
+) -> Usage:
+    """Usage counted with ``count_tokens`` when a server reported none (``estimated=True``)."""
+    prompt = sum(count_tokens(m.content) for m in messages)
+    return Usage(prompt, count_tokens(raw) if raw else 0, estimated=True)
 
 
 class ChatStream:

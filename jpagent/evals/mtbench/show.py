@@ -14,7 +14,6 @@ PNG (categories as axes, one line per model; matplotlib from ``jpagent[evals]``)
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from jpagent.errors import ConfigError
 from jpagent.evals.mtbench.data import CATEGORIES, Judgment
+from jpagent.evals.results import write_results
 
 TURNS = ("turn1", "turn2", "both")
 
@@ -312,10 +312,6 @@ def write_report(
     chart = write_radar(report, out / f"mtbench-radar-{date}.png")
     charts = [chart.name]
     data = report_json(report, command=command, date=date, charts=charts, settings=settings)
-    (out / f"mtbench-{date}.json").write_text(
-        json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    (out / f"mtbench-{date}.md").write_text(
-        report_markdown(report, command=command, date=date, charts=charts), encoding="utf-8"
-    )
+    markdown = report_markdown(report, command=command, date=date, charts=charts)
+    write_results(out, f"mtbench-{date}", markdown, data)
     return data
