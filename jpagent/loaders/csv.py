@@ -16,10 +16,9 @@ from pathlib import Path
 
 from jpagent.errors import LoaderError
 from jpagent.loaders.common import decode_text, make_document
+from jpagent.loaders.tables import FIELD_SEPARATOR, NAME_SEPARATOR
 from jpagent.types import Document
 
-FIELD_SEPARATOR = "、"
-NAME_SEPARATOR = ": "
 _DELIMITERS = ",\t;"
 
 

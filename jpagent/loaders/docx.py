@@ -3,7 +3,8 @@
 Each non-empty paragraph is a line. A paragraph is a heading when its style is ``Heading N`` /
 ``見出し N`` (as Word names them in English and Japanese) or when it carries an outline level;
 headings go to ``metadata["headings"]`` as ``[level, start, title]``. Each table row becomes
-a line with its cells joined by ``" | "`` (a merged cell is written once).
+a line: ``区分: 国内出張日当（1日）、役員: 5,000円、一般社員: 3,000円`` under a header row, else
+its cells joined by ``" | "`` (a merged cell written once); see :mod:`jpagent.loaders.tables`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 
 from jpagent.errors import LoaderError
 from jpagent.loaders.common import make_document
+from jpagent.loaders.tables import table_lines
 from jpagent.types import Document
 
 _HEADING_STYLE = re.compile(r"^(?:heading|見出し)\s*([1-9])$", re.I)
 _TITLE_STYLES = frozenset({"title", "表題"})
-_CELL_SEPARATOR = " | "
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -83,19 +84,24 @@ def heading_level(style_name: str, outline_level: int | None = None) -> int | No
 
 
 def table_rows(table: object) -> list[str]:
-    """Each row's cell texts joined by ``" | "``; a cell merged across columns appears once."""
-    rows: list[str] = []
+    """The table's lines (:func:`jpagent.loaders.tables.table_lines`): cells named by a header
+    row (Word's "repeat as header row" flag, or one that looks like a header), else joined by
+    ``" | "``. A cell merged across columns appears once, and then no cell is named."""
+    rows: list[list[str]] = []
+    merged = False
     for row in table.rows:  # type: ignore[attr-defined]
         cells: list[str] = []
         seen: list[object] = []  # the cells' XML elements, kept alive so `is` is reliable
         for cell in row.cells:
             if any(cell._tc is element for element in seen):
+                merged = True
                 continue
             seen.append(cell._tc)
             cells.append(" ".join(cell.text.split()))
-        if any(cells):
-            rows.append(_CELL_SEPARATOR.join(cells))
-    return rows
+        rows.append(cells)
+    first = table._tbl.tr_lst[0] if table._tbl.tr_lst else None  # type: ignore[attr-defined]
+    flagged = first is not None and first.find(f"{_W}trPr/{_W}tblHeader") is not None
+    return table_lines(rows, header=False if merged else (True if flagged else None))
 
 
 def _outline_level(paragraph_element: object) -> int | None:

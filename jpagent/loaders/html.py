@@ -4,7 +4,8 @@ Dropped: ``script``, ``style``, ``nav``, ``aside``, ``noscript``, ``template``, 
 ``iframe``, elements marked ``hidden``, and the page's own ``header``/``footer`` (those inside an
 ``article``, ``section`` or ``main`` introduce that content and are kept). Headings ``h1``–``h6``
 are lines of their own, recorded in ``metadata["headings"]`` as ``[level, start, title]``.
-Table rows become lines whose cells are joined by ``" | "``. Whitespace is collapsed as a
+Table rows become lines, cells named by a header row (``<th>`` cells, or one that looks like a
+header) as ``列名: 値、列名: 値``, else joined by ``" | "`` (:mod:`jpagent.loaders.tables`). Whitespace is collapsed as a
 browser would, except that a line break between two Japanese characters disappears instead of
 turning into a space (CSS Text 3's rule for East Asian text).
 
@@ -23,6 +24,7 @@ from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from jpagent.errors import LoaderError
 from jpagent.loaders.common import decode_text, make_document
+from jpagent.loaders.tables import table_lines
 from jpagent.types import Document
 
 DROP_TAGS = frozenset(
@@ -38,7 +40,6 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
-_CELL_SEPARATOR = " | "
 
 _CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""", re.I)
@@ -155,14 +156,27 @@ class _Renderer:
         caption = table.find("caption")
         if isinstance(caption, Tag) and collapse(caption.get_text()):
             self.add_line(collapse(caption.get_text()))
+        rows: list[list[str]] = []
+        header: bool | None = None
+        spans = False
         for row in table.find_all("tr"):
             if row.find_parent("table") is not table:
                 continue  # rows of nested tables are read as cell text
-            cells = [
-                collapse(cell.get_text(" ")) for cell in row.find_all(["th", "td"], recursive=False)
-            ]
-            if any(cells):
-                self.add_line(_CELL_SEPARATOR.join(cells))
+            tags = row.find_all(["th", "td"], recursive=False)
+            spans = spans or any(_span(t, "colspan") > 1 or _span(t, "rowspan") > 1 for t in tags)
+            if not rows and tags and all(t.name == "th" for t in tags):
+                header = True
+            rows.append([collapse(cell.get_text(" ")) for cell in tags])
+        for line in table_lines(rows, header=False if spans else header):
+            self.add_line(line)
+
+
+def _span(cell: Tag, name: str) -> int:
+    value = cell.get(name)
+    try:
+        return int(str(value)) if value is not None else 1
+    except ValueError:
+        return 1
 
 
 def _list_marker(item: Tag) -> str:

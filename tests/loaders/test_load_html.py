@@ -40,10 +40,9 @@ def test_faq_drops_page_chrome(faq, dropped: str) -> None:
         "VPNクライアント「SakuraConnect」を起動し",
         "従業員用のSSIDは「SAKURA-STAFF」",
         "パスワードを5回続けて間違えると、アカウントは30分間ロックされます。",
-        # table rows: one line per row, cells joined by " | "
-        "窓口 | 連絡先 | 受付時間",
-        "ITヘルプデスク | 内線 2100 | 平日 9:00〜17:30",
-        "セキュリティ窓口 | 内線 4321 | 平日 9:00〜18:00",
+        # table rows under a <th> header row: one line per row, cells named by their column
+        "\n窓口: ITヘルプデスク、連絡先: 内線 2100、受付時間: 平日 9:00〜17:30\n",
+        "\n窓口: セキュリティ窓口、連絡先: 内線 4321、受付時間: 平日 9:00〜18:00",
         # source line breaks between Japanese characters vanish instead of becoming spaces
         "問い合わせのうち、多いものをまとめました。解決しない場合は",
     ],
