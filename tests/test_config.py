@@ -127,6 +127,14 @@ def test_rag_defaults_are_the_library_defaults(clean_env):
 
     r = load_config().rag
     assert (r.k, r.min_relative_score) == (RagConfig.k, RagConfig.min_relative_score)
+    assert r.stop_loops is RagConfig.stop_loops is True
+
+
+def test_rag_stop_loops_from_env(clean_env, monkeypatch):
+    monkeypatch.setenv("JPAGENT_RAG_STOP_LOOPS", "false")
+    cfg = load_config()
+    assert cfg.rag.stop_loops is False
+    assert cfg.sources["rag.stop_loops"] == "env:JPAGENT_RAG_STOP_LOOPS"
 
 
 def test_retrieve_env_override(clean_env, monkeypatch):

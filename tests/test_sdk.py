@@ -48,9 +48,9 @@ def test_retrieve_settings_reach_the_index_and_the_retriever(clean_env, monkeypa
 
 def test_rag_settings_reach_ask_and_chat(clean_env) -> None:
     (clean_env / "jpagent.toml").write_text(
-        "[rag]\nk = 3\nmin_relative_score = 0.85\n", encoding="utf-8"
+        "[rag]\nk = 3\nmin_relative_score = 0.85\nstop_loops = false\n", encoding="utf-8"
     )
     with jpagent.open(clean_env / "kb", config=load_config()) as kb:
         rag = kb.rag_config()
-        assert (rag.k, rag.min_relative_score) == (3, 0.85)
+        assert (rag.k, rag.min_relative_score, rag.stop_loops) == (3, 0.85, False)
         assert kb.chat().config == rag
