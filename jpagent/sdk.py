@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,12 +37,18 @@ MODES = ("hybrid", "bm25", "dense")
 
 
 class KB:
-    """A knowledge base opened for ingesting, searching and asking. Build one with :func:`open`."""
+    """A knowledge base opened for ingesting, searching and asking. Build one with :func:`open`.
+
+    One object can serve several threads (a web app's sessions): searches and answers run side
+    by side (an in-process llama.cpp model answers one at a time), and an ingest in one thread
+    is seen by the others' searches once it is done.
+    """
 
     def __init__(self, index: KnowledgeBase, config: Config, chat_model: Any = None) -> None:
         self.index = index
         self.config = config
         self._chat_model = chat_model
+        self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ ingest
 
@@ -109,10 +116,11 @@ class KB:
     @property
     def chat_model(self) -> Any:
         """The chat model named by ``models.chat`` (loaded on first use, then reused)."""
-        if self._chat_model is None:
-            from jpagent.llm.registry import chat_model_from_config
+        with self._load_lock:  # threads asking at once load it once
+            if self._chat_model is None:
+                from jpagent.llm.registry import chat_model_from_config
 
-            self._chat_model = chat_model_from_config(self.config)
+                self._chat_model = chat_model_from_config(self.config)
         return self._chat_model
 
     def ask(

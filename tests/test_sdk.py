@@ -3,7 +3,10 @@ knowledge base."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 import jpagent
 from jpagent.config import load_config
@@ -54,3 +57,20 @@ def test_rag_settings_reach_ask_and_chat(clean_env) -> None:
         rag = kb.rag_config()
         assert (rag.k, rag.min_relative_score, rag.stop_loops) == (3, 0.85, False)
         assert kb.chat().config == rag
+
+
+@pytest.mark.slow
+def test_one_kb_answers_questions_from_two_threads(clean_env) -> None:
+    # A Streamlit app caches one KB and serves each session's rerun from a new thread.
+    with jpagent.open(clean_env / "kb", config=load_config()) as kb:
+        kb.ingest([_corpus(clean_env / "docs")], progress=False)
+        questions = {
+            "入社6か月後の有給休暇は何日？": ("10日", "有給休暇.txt"),
+            "出張旅費の精算はいつまで？": ("翌月5日", "経費.txt"),
+        }
+        with ThreadPoolExecutor(2) as pool:
+            answers = dict(zip(questions, pool.map(kb.ask, questions), strict=True))
+    for question, (fact, file) in questions.items():
+        answer = answers[question]
+        assert fact in answer.text, (question, answer.text)
+        assert [Path(c.source).name for c in answer.citations] == [file]

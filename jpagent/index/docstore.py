@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,11 +94,20 @@ def _dumps(value: Any) -> str:
 
 
 class DocStore:
-    """A connection to ``docs.sqlite``. One per process and thread; not shared across threads."""
+    """A connection to ``docs.sqlite``, usable from several threads.
+
+    One connection serves every thread of the process; a lock makes each read, and each
+    transaction as a whole, run alone on it (so a reader never sees a transaction half done).
+    The statements take well under a millisecond, so readers barely wait, and a web app's
+    threads (Streamlit runs each rerun in a new one) open no connection of their own.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self.transaction():
@@ -111,25 +121,36 @@ class DocStore:
             self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', '0')")
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises. Other threads
+        wait for it to end."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """All rows of one read, run alone on the connection."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row of one read."""
+        return self._rows(sql, params)[0][0]
 
     # ------------------------------------------------------------------ meta
 
     def generation(self) -> int:
         """The counter that changes with every change to the set of indexed chunks."""
-        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        return int(row[0])
+        return int(self._value("SELECT value FROM meta WHERE key='generation'"))
 
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
@@ -139,7 +160,7 @@ class DocStore:
     def files(self) -> dict[str, FileRecord]:
         """Every known source file, keyed by its source path."""
         out: dict[str, FileRecord] = {}
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT source, file_hash, mtime_ns, size, chunk_fp, "
             "MIN(status = 'indexed') FROM documents GROUP BY source"
         )
@@ -151,7 +172,7 @@ class DocStore:
         """Ids of all chunks (any status) of the documents from ``sources``."""
         out: list[str] = []
         for source in sources:
-            rows = self._db.execute(
+            rows = self._rows(
                 "SELECT c.chunk_id FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
                 "WHERE d.source = ?",
                 (source,),
@@ -160,7 +181,7 @@ class DocStore:
         return out
 
     def indexed_chunk_ids(self) -> set[str]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT c.chunk_id FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
             "WHERE d.status = 'indexed'"
         )
@@ -168,19 +189,18 @@ class DocStore:
 
     def count_documents(self, status: str | None = INDEXED) -> int:
         if status is None:
-            return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        sql = "SELECT COUNT(*) FROM documents WHERE status = ?"
-        return self._db.execute(sql, (status,)).fetchone()[0]
+            return self._value("SELECT COUNT(*) FROM documents")
+        return self._value("SELECT COUNT(*) FROM documents WHERE status = ?", (status,))
 
     def count_chunks(self) -> int:
         """Chunks of indexed documents."""
-        return self._db.execute(
+        return self._value(
             "SELECT COUNT(*) FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
             "WHERE d.status = 'indexed'"
-        ).fetchone()[0]
+        )
 
     def count_sources(self) -> int:
-        return self._db.execute("SELECT COUNT(DISTINCT source) FROM documents").fetchone()[0]
+        return self._value("SELECT COUNT(DISTINCT source) FROM documents")
 
     def sources_of_chunks(self, ids: Iterable[str]) -> list[str]:
         """The distinct source files the chunks with these ids come from."""
@@ -189,7 +209,7 @@ class DocStore:
         for i in range(0, len(items), 500):
             part = items[i : i + 500]
             marks = ",".join("?" * len(part))
-            rows = self._db.execute(
+            rows = self._rows(
                 "SELECT DISTINCT d.source FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
                 f"WHERE c.chunk_id IN ({marks})",
                 part,
@@ -198,7 +218,7 @@ class DocStore:
         return sorted(out)
 
     def sources_with_status(self, status: str) -> list[str]:
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT DISTINCT source FROM documents WHERE status = ? ORDER BY source", (status,)
         )
         return [r[0] for r in rows]
@@ -207,7 +227,7 @@ class DocStore:
         """Ids and analyzer terms of every indexed chunk, in a fixed order (for BM25)."""
         ids: list[str] = []
         terms: list[list[str]] = []
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT c.chunk_id, c.terms FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
             "WHERE d.status = 'indexed' ORDER BY d.source, d.doc_id, c.seq"
         )
@@ -223,7 +243,7 @@ class DocStore:
         for i in range(0, len(unique), 500):
             part = unique[i : i + 500]
             marks = ",".join("?" * len(part))
-            rows = self._db.execute(
+            rows = self._rows(
                 "SELECT c.chunk_id, c.doc_id, c.text, c.start_char, c.end_char, d.source, "
                 "c.content_hash, c.metadata FROM chunks c JOIN documents d "
                 f"ON c.doc_id = d.doc_id WHERE c.chunk_id IN ({marks})",
@@ -235,12 +255,18 @@ class DocStore:
 
     def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
         """Every chunk of every indexed document, by source then position."""
-        cursor = self._db.execute(
-            "SELECT c.chunk_id, c.doc_id, c.text, c.start_char, c.end_char, d.source, "
-            "c.content_hash, c.metadata FROM chunks c JOIN documents d ON c.doc_id = d.doc_id "
-            "WHERE d.status = 'indexed' ORDER BY d.source, d.doc_id, c.seq"
-        )
-        while rows := cursor.fetchmany(batch):
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT c.chunk_id, c.doc_id, c.text, c.start_char, c.end_char, d.source, "
+                "c.content_hash, c.metadata FROM chunks c JOIN documents d "
+                "ON c.doc_id = d.doc_id "
+                "WHERE d.status = 'indexed' ORDER BY d.source, d.doc_id, c.seq"
+            )
+        while True:
+            with self._lock:
+                rows = cursor.fetchmany(batch)
+            if not rows:
+                break
             for row in rows:
                 yield _chunk(row)
 

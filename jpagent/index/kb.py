@@ -20,12 +20,17 @@ Readers never wait for the lock. Opening a knowledge base repairs what a killed 
 behind (see :meth:`KnowledgeBase.reconcile`) if the lock is free at that moment; while another
 process writes, it opens as is. A KnowledgeBase object keeps the BM25 index that was current
 when it was opened: reopen it to search what another process ingested since.
+
+One KnowledgeBase object may be shared by the threads of a process (a web app's sessions):
+searches run side by side, and an ingest through the object, from any thread, is seen by the
+searches that start after it.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +109,7 @@ class KnowledgeBase:
         self.embedder_spec = embedder_spec
         self.token_counter = token_counter
         self._embedder = embedder
+        self._load_lock = threading.Lock()
         self.store = DocStore(path / DOCS_DB)
         self.vectors = VectorStore(path / CHROMA_DIR)
         self._keyword = keyword.EMPTY
@@ -211,12 +217,13 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Any:
         """The Embedder the vectors are made with, loaded on first use (dimension checked)."""
-        if self._embedder is None:
-            from jpagent.embed import get_embedder
+        with self._load_lock:  # threads searching at once load it once
+            if self._embedder is None:
+                from jpagent.embed import get_embedder
 
-            emb = get_embedder(self.embedder_spec, cache_dir=self.path / EMBED_CACHE)
-            check_embedder(self.path, self.manifest, self.embedder_spec, int(emb.dim))
-            self._embedder = emb
+                emb = get_embedder(self.embedder_spec, cache_dir=self.path / EMBED_CACHE)
+                check_embedder(self.path, self.manifest, self.embedder_spec, int(emb.dim))
+                self._embedder = emb
         return self._embedder
 
     @property
