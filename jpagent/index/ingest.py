@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from jpagent.index.docstore import FileRecord, NewDocument, PendingFile
-from jpagent.index.lock import WriterLock
 from jpagent.index.manifest import config_to_json
 from jpagent.loaders import DEFAULT_MAX_BYTES, Skipped, load_many, walk
 from jpagent.text.chunk import chunk_document
@@ -154,8 +153,9 @@ def ingest(
     at a time; once ``batch_chunks`` chunks (or the last files) are ready they are embedded
     and written as one batch — each Chroma write has a fixed cost of ~0.2 s, so batches are
     large; a crash loses at most one batch, and its embeddings are cached.
-    ``lock_timeout`` is how long to wait for another writer before raising
-    :class:`~jpagent.index.lock.KBLockedError`. ``on_event`` sees each durable step.
+    ``lock_timeout`` is how long to wait for another process's writer before raising
+    :class:`~jpagent.index.lock.KBLockedError` (another thread's ingest through the same
+    object is waited for). ``on_event`` sees each durable step.
     """
     started = time.perf_counter()
     emit: EventHook = on_event or (lambda name, info: None)
@@ -164,7 +164,7 @@ def ingest(
         paths = [paths]
     roots = [Path(os.path.abspath(p)) for p in paths]
     tags = tuple(sorted({str(t) for t in tags}))
-    with WriterLock(kb.path, timeout=lock_timeout):
+    with kb.writer(lock_timeout):
         t = time.perf_counter()
         kb._reconcile_locked()
         counts.timings["write"] += time.perf_counter() - t

@@ -22,7 +22,8 @@ process writes, it opens as is. A KnowledgeBase object keeps the BM25 index that
 when it was opened: reopen it to search what another process ingested since.
 
 One KnowledgeBase object may be shared by the threads of a process (a web app's sessions):
-searches run side by side, and an ingest through the object, from any thread, is seen by the
+searches run side by side, ingests from several threads take turns (only another process's
+writer makes an ingest give up, after its ``lock_timeout``), and an ingest is seen by the
 searches that start after it.
 """
 
@@ -32,6 +33,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +112,7 @@ class KnowledgeBase:
         self.token_counter = token_counter
         self._embedder = embedder
         self._load_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # writers of this process take turns
         self.store = DocStore(path / DOCS_DB)
         self.vectors = VectorStore(path / CHROMA_DIR)
         self._keyword = keyword.EMPTY
@@ -247,17 +250,31 @@ class KnowledgeBase:
         another process holds the writer lock (that writer reconciles itself). Returns
         whether reconciliation ran.
         """
-        lock = WriterLock(self.path, timeout=1.0)
-        if wait:
-            lock.acquire()
-        elif not lock.try_acquire():
+        if not self._write_lock.acquire(blocking=wait):
             logger.info("%s: a writer is active; reconciliation left to it", self.path)
             return False
         try:
-            self._reconcile_locked()
+            lock = WriterLock(self.path, timeout=1.0)
+            if wait:
+                lock.acquire()
+            elif not lock.try_acquire():
+                logger.info("%s: a writer is active; reconciliation left to it", self.path)
+                return False
+            try:
+                self._reconcile_locked()
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            self._write_lock.release()
         return True
+
+    @contextmanager
+    def writer(self, timeout: float = 1.0) -> Iterator[None]:
+        """Hold the right to write the folder: first among the threads of this process, which
+        wait their turn, then against other processes (``write.lock``), waiting ``timeout``
+        seconds before :class:`~jpagent.index.lock.KBLockedError` names the holder."""
+        with self._write_lock, WriterLock(self.path, timeout=timeout):
+            yield
 
     def _reconcile_locked(self) -> None:
         pending = self.store.count_documents("pending")

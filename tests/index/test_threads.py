@@ -8,6 +8,7 @@ thread must not break the searches of the others. Real Chroma, MeCab, bm25s and 
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -77,3 +78,33 @@ def test_an_ingest_in_one_thread_leaves_the_others_searching(shared_kb, kbt, tmp
     kbt.assert_consistent(shared_kb)
     top = r.retrieve("社員食堂の営業時間は？", k=1)[0]
     assert top.chunk.source.endswith("社食.txt")
+
+
+def test_ingests_from_two_threads_take_turns(shared_kb, kbt, tmp_path) -> None:
+    # The first ingest holds the writer lock longer than the default lock_timeout (1 s), which
+    # is for other processes: the second thread waits its turn instead of failing.
+    folders = []
+    for name, text in (
+        ("社食", "社員食堂は午前11時から営業する。"),
+        ("駐車場", "駐車場は地下2階にある。"),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        folders.append(folder)
+    first_started = threading.Event()
+
+    def slow(name: str, info: dict) -> None:
+        if not first_started.is_set():
+            first_started.set()
+            time.sleep(1.5)
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(shared_kb.ingest, [folders[0]], progress=False, on_event=slow)
+        assert first_started.wait(30)
+        second = pool.submit(shared_kb.ingest, [folders[1]], progress=False)
+        reports = [first.result(), second.result()]
+    assert [r.added for r in reports] == [1, 1]
+    kbt.assert_consistent(shared_kb)
+    r = HybridRetriever(shared_kb)
+    assert r.retrieve("駐車場はどこ？", k=1)[0].chunk.source.endswith("駐車場.txt")
