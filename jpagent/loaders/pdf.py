@@ -9,6 +9,15 @@ PDF text arrives in visual lines. A line that fills the page width and does not 
 is a wrapped line: it is joined to the next one (with no space between Japanese characters), so
 a sentence is not cut in two at the margin. Headings, list items and short lines stay apart.
 
+Running headers and footers are dropped: a line among the first or last two of a page that
+recurs, numbers aside, on at least half of the pages (and on two at least), such as
+``社外秘　1 / 4`` or ``株式会社さくらテック 社内規程``, and a line that is only a page number
+(``- 3 -``, ``3 / 12``, ``p. 3``, ``3ページ``) in those places of a PDF of two pages or more.
+Regulation headings (第N章…) and list items are never dropped. They would otherwise sit in
+every chunk of their page and match every query that shares a word with them (a footer
+社外秘 on every page matched a question about 社外秘 information everywhere).
+``metadata["running_lines"]`` lists what was dropped, numbers written ``#``.
+
 Pages are separated by a blank line; ``page_spans`` is ``[[page_no, start, end], ...]`` with
 1-based page numbers and offsets into ``Document.text``. PDFs carry no reliable heading marks,
 so only the numbering of Japanese regulations is read as headings: a short line without 。
@@ -47,6 +56,17 @@ _HEADING_LEVELS = {"章": 1, "節": 2, "条": 3}
 MAX_HEADING_CHARS = 40
 """Longer lines are body text even when they start with 第N条."""
 
+RUNNING_EDGE_LINES = 2
+"""How many lines at the top and at the bottom of a page may be a running header or footer."""
+RUNNING_MAX_CHARS = 80
+"""Longer lines are body text, never a running header or footer."""
+_DIGITS = re.compile(r"[0-9０-９]+")
+_PAGE_NUMBER = re.compile(
+    r"[\s\-‐－–—―]*(?:p\.?|page|ページ|頁)?\s*[0-9０-９]+\s*(?:[/／]\s*[0-9０-９]+)?"
+    r"\s*(?:ページ|頁)?[\s\-‐－–—―]*",
+    re.IGNORECASE,
+)
+
 
 def load_pdf(path: Path, data: bytes) -> list[Document]:
     """One Document for the whole PDF; raises LoaderError for broken, encrypted or image-only files."""
@@ -74,6 +94,7 @@ def load_pdf(path: Path, data: bytes) -> list[Document]:
             f"{path}: テキスト層がありません（スキャンした PDF？）。先に OCR をかけてください。",
             hint="e.g. `ocrmypdf -l jpn in.pdf out.pdf`, then load out.pdf",
         )
+    pages, running = drop_running_lines(pages)
     text_parts: list[str] = []
     spans: list[list[int]] = []
     headings: list[list] = []
@@ -101,8 +122,53 @@ def load_pdf(path: Path, data: bytes) -> list[Document]:
             pages=len(pages),
             headings=headings,
             title=str(title) if title else None,
+            running_lines=running,
         )
     ]
+
+
+def drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
+    """The pages without their running headers and footers, and what was dropped (numbers as
+    ``#``); see the module notes. Documents of one page are returned as they are."""
+    if len(pages) < 2:
+        return pages, []
+    lines = [page.replace("\r\n", "\n").split("\n") for page in pages]
+    edges = [_edge_indices(page_lines) for page_lines in lines]
+    seen: dict[str, int] = {}
+    for page_lines, where in zip(lines, edges, strict=True):
+        for key in {_running_key(page_lines[i]) for i in where}:
+            seen[key] = seen.get(key, 0) + 1
+    least = max(2, -(-len(pages) // 2))
+    running = {k for k, n in seen.items() if k and n >= least}
+    dropped: set[str] = set()
+    out = []
+    for page_lines, where in zip(lines, edges, strict=True):
+        drop = set()
+        for i in where:
+            key, text = _running_key(page_lines[i]), page_lines[i].strip()
+            if key in running or _PAGE_NUMBER.fullmatch(text):
+                drop.add(i)
+                dropped.add(" ".join(_DIGITS.sub("#", text).split()))
+        out.append("\n".join(line for i, line in enumerate(page_lines) if i not in drop))
+    return out, sorted(dropped)
+
+
+def _edge_indices(page_lines: list[str]) -> list[int]:
+    filled = [i for i, line in enumerate(page_lines) if line.strip()]
+    return sorted(set(filled[:RUNNING_EDGE_LINES] + filled[-RUNNING_EDGE_LINES:]))
+
+
+def _running_key(line: str) -> str:
+    """The line with numbers as ``#`` and spaces folded; "" for a line that may not be dropped."""
+    text = line.strip()
+    if (
+        not text
+        or len(text) > RUNNING_MAX_CHARS
+        or _HEADING.match(text)
+        or _BLOCK_START.match(text)
+    ):
+        return ""
+    return " ".join(_DIGITS.sub("#", text).split())
 
 
 def join_wrapped_lines(page_text: str) -> str:

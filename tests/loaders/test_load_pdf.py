@@ -184,3 +184,44 @@ def test_join_wrapped_lines() -> None:
 def test_find_headings(line: str, level: int | None) -> None:
     found = find_headings("前文\n" + line + "\n本文")
     assert found == ([(level, 3, line)] if level else [])
+
+
+def test_policy_footer_is_dropped_but_the_body_keeps_the_word(policy) -> None:
+    # every page of the corpus PDF ends with 「社外秘　N / 4」; the body speaks of 「社外秘」 twice
+    assert policy.metadata["running_lines"] == ["社外秘 # / #"]
+    assert "社外秘　" not in policy.text
+    assert policy.text.count("社外秘") == 2
+
+
+def test_running_header_and_page_numbers_dropped_headings_kept(tmp_path: Path) -> None:
+    header = "株式会社サンプル　社内規程集"
+    pages = [
+        [header, "第1章　総則", "この規程は社内の手続きを定める。", "- 1 -"],
+        [header, "第2章　休暇", "年次有給休暇は10日とする。", "- 2 -"],
+        [header, "第3章　経費", "出張の日当は3,000円とする。", "- 3 -"],
+    ]
+    [doc] = load(make_pdf(tmp_path / "rules.pdf", pages))
+    assert header not in doc.text and "- 2 -" not in doc.text
+    assert doc.metadata["running_lines"] == ["- # -", "株式会社サンプル 社内規程集"]
+    assert [title for _, _, title in doc.metadata["headings"]] == [
+        "第1章　総則",
+        "第2章　休暇",
+        "第3章　経費",
+    ]
+    spans = doc.metadata["page_spans"]
+    assert doc.text[spans[1][1] : spans[1][2]] == "第2章　休暇\n年次有給休暇は10日とする。"
+
+
+def test_lines_that_do_not_recur_are_kept(tmp_path: Path) -> None:
+    pages = [
+        ["お知らせ", "一ページ目の本文。"],
+        ["二ページ目の本文。", "以上"],
+        ["三ページ目の本文。", "以上"],  # on 2 of 5 pages: less than half
+        ["四ページ目の本文。"],
+        ["五ページ目の本文。"],
+    ]
+    [doc] = load(make_pdf(tmp_path / "notes.pdf", pages))
+    assert doc.metadata["running_lines"] == []
+    assert doc.text.count("以上") == 2 and "お知らせ" in doc.text
+    [single] = load(make_pdf(tmp_path / "one.pdf", [["答えは次のとおり。", "3"]]))
+    assert single.text == "答えは次のとおり。\n3"  # one page: nothing is a running line
