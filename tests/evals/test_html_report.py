@@ -169,12 +169,25 @@ def bench_fixtures(folder: Path) -> None:
         "bm25_rows": [{"k1": 0.3, "b": 0.75, "tune BM25 nDCG@10": 0.9465}]})  # fmt: skip
 
 
+def ask_fixture(folder: Path) -> None:
+    score = {"n": 19, "f1": 0.444, "gold_in_answer": 0.579, "gold_file_cited": 0.842,
+             "no_answer": 0.158, "looped": 0, "ttft": 4.4, "total": 5.4}  # fmt: skip
+    write_json(folder, "ask-2026-11-30.json", {
+        "eval": "ask", "corpus": "corpora/sample", "model": "llamacpp:default",
+        "settings": {"k=1": {"k": 1, "min_relative_score": 0.0, "stop_loops": True},
+                     "k=6, loops run": {"k": 6, "min_relative_score": 0.0, "stop_loops": False}},
+        "scores": {"k=1": score, "k=6, loops run": {**score, "looped": 2, "total": 17.5}},
+        "setup_seconds": {"ingest": 3.6}, "command": "python -m jpagent.evals.ask",
+        "date": "2026-11-30", "items": []})  # fmt: skip
+
+
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     folder = tmp_path / "results"
     folder.mkdir()
     retrieval_fixture(folder)
     qa_fixture(folder)
+    ask_fixture(folder)
     mtbench_fixture(folder)
     bench_fixtures(folder)
     return folder
@@ -183,6 +196,7 @@ def results(tmp_path: Path) -> Path:
 KNOWN = [
     ("retrieval-paragraph-2026-11-30.json", "retrieval", "LlamaIndex BM25Retriever defaults"),
     ("qa-2026-11-30.json", "qa", "小笠原諸島が世界遺産に登録されたのはいつ？"),
+    ("ask-2026-11-30.json", "ask", "k=6, loops run"),
     ("mtbench-2026-11-30.json", "mtbench", "qwen-1.5b"),
     ("retrieval-tuning-2026-11-30.json", "tuning", "best fusion (chosen)"),
     ("loaders-2026-11-29.json", "loaders", "garbled"),
@@ -275,8 +289,8 @@ def test_report_orders_kinds_and_lists_skipped(results: Path) -> None:
     names = [s.source.name for s in report.sections]
     assert names.index("loaders-2026-12-05.json") + 1 == names.index("loaders-2026-11-29.json")
     kinds = list(dict.fromkeys(s.kind for s in report.sections))
-    assert kinds == ["mtbench", "retrieval", "qa", "tuning", "loaders", "chunking", "ingest",
-                     "latency", "generic"]  # fmt: skip
+    assert kinds == ["mtbench", "retrieval", "qa", "ask", "tuning", "loaders", "chunking",
+                     "ingest", "latency", "generic"]  # fmt: skip
     assert [k.source.name for k in report.skipped] == ["zz-broken.json"]
 
 
@@ -388,7 +402,7 @@ def test_cli_default_output_and_missing_folder(tmp_path: Path) -> None:
 
 
 REAL = sorted((ROOT / "evals" / "results").glob("*.json"))
-PREFIX_KIND = {"retrieval-tuning-": "tuning", "retrieval-": "retrieval", "qa-": "qa",
+PREFIX_KIND = {"retrieval-tuning-": "tuning", "retrieval-": "retrieval", "qa-": "qa", "ask-": "ask",
                "mtbench-": "mtbench", "loaders-": "loaders", "chunking-": "chunking",
                "ingest-": "ingest", "latency-": "latency"}  # fmt: skip
 

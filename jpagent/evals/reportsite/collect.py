@@ -56,6 +56,7 @@ KINDS: tuple[Kind, ...] = (
         kinds_eval.render_retrieval,
     ),
     Kind("qa", lambda n, d: d.get("eval") == "qa" or n.startswith("qa-"), kinds_eval.render_qa),
+    Kind("ask", lambda n, d: d.get("eval") == "ask", kinds_eval.render_ask),
     Kind(
         "tuning",
         lambda n, d: n.startswith("retrieval-tuning-") or ("bm25_rows" in d and "best" in d),

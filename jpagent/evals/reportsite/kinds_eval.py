@@ -1,4 +1,4 @@
-"""Renderers for the quality evals: retrieval, hybrid tuning, QA and Japanese MT-Bench.
+"""Renderers for the quality evals: retrieval, hybrid tuning, QA, ask and Japanese MT-Bench.
 
 Each takes the file's path and its parsed JSON and returns a
 :class:`~jpagent.evals.reportsite.model.Section`; a missing field raises (KeyError,
@@ -258,3 +258,45 @@ def render_mtbench(path: Path, data: Mapping[str, Any]) -> Section:
         blocks.append(Image(str(chart), path.parent / str(chart)))
     blocks.append(Settings("Settings", data.get("settings", {})))
     return make_section("mtbench", "Japanese MT-Bench", path, data, blocks)
+
+
+def render_ask(path: Path, data: Mapping[str, Any]) -> Section:
+    """``ask-<date>.json`` (:meth:`jpagent.evals.ask.AskReport.to_json`)."""
+    scores: Mapping[str, Mapping[str, Any]] = data["scores"]
+    head = (
+        "setting", "n", "char-F1", "gold in answer", "gold file cited", "no answer", "loops",
+        "TTFT s", "total s",
+    )  # fmt: skip
+    rows = tuple(
+        (
+            str(setting),
+            fmt(int(s["n"])),
+            fmt(s["f1"]),
+            pct(s["gold_in_answer"]),
+            pct(s["gold_file_cited"]),
+            pct(s["no_answer"]),
+            fmt(s.get("looped"), 0),  # absent in files written before loops were counted
+            fmt(s["ttft"], 1),
+            fmt(s.get("total"), 1),
+        )
+        for setting, s in scores.items()
+    )
+    blocks: list[Block] = [
+        Para(
+            f"Model: {data.get('model', '')}; corpus: {data.get('corpus', '')}. The fact "
+            "questions of the corpus README through the jpagent ask pipeline, each RAG "
+            "setting on the same questions."
+        ),
+        Table("Scores", head, rows),
+        BarChart(
+            "ask: quality per setting",
+            ("char-F1", "gold in answer"),
+            tuple((k, (num(s["f1"]), num(s["gold_in_answer"]))) for k, s in scores.items()),
+            ylabel="score",
+        ),
+    ]
+    if data.get("setup_seconds"):
+        blocks.append(kv_table("Setup", data["setup_seconds"].items()))
+    blocks.append(Settings("Settings", data.get("settings", {})))
+    title = f"ask — sample corpus, {data.get('model', '')}"
+    return make_section("ask", title, path, data, blocks)
