@@ -5,9 +5,9 @@ Dropped: ``script``, ``style``, ``nav``, ``aside``, ``noscript``, ``template``, 
 ``article``, ``section`` or ``main`` introduce that content and are kept). Headings ``h1``–``h6``
 are lines of their own, recorded in ``metadata["headings"]`` as ``[level, start, title]``.
 Table rows become lines, cells named by a header row (``<th>`` cells, or one that looks like a
-header) as ``列名: 値、列名: 値``, else joined by ``" | "`` (:mod:`jpagent.loaders.tables`). Whitespace is collapsed as a
-browser would, except that a line break between two Japanese characters disappears instead of
-turning into a space (CSS Text 3's rule for East Asian text).
+header) as ``列名: 値、列名: 値``, else joined by ``" | "`` (:mod:`jpagent.loaders.tables`).
+Whitespace is collapsed as a browser would, except that a line break between two Japanese
+characters disappears instead of turning into a space (CSS Text 3's rule for East Asian text).
 
 The bytes are decoded with the charset the page declares (``<meta charset>``, the
 ``http-equiv`` form, or an XML declaration) when it is valid, else by detection.

@@ -31,6 +31,7 @@ import io
 import logging
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 from jpagent.errors import LoaderError
@@ -133,22 +134,19 @@ def drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
     if len(pages) < 2:
         return pages, []
     lines = [page.replace("\r\n", "\n").split("\n") for page in pages]
-    edges = [_edge_indices(page_lines) for page_lines in lines]
-    seen: dict[str, int] = {}
-    for page_lines, where in zip(lines, edges, strict=True):
-        for key in {_running_key(page_lines[i]) for i in where}:
-            seen[key] = seen.get(key, 0) + 1
+    keys = [{i: _running_key(page[i]) for i in _edge_indices(page)} for page in lines]
+    seen = Counter(key for page_keys in keys for key in set(page_keys.values()) if key)
     least = max(2, -(-len(pages) // 2))
-    running = {k for k, n in seen.items() if k and n >= least}
+    running = {key for key, n in seen.items() if n >= least}
     dropped: set[str] = set()
     out = []
-    for page_lines, where in zip(lines, edges, strict=True):
+    for page_lines, page_keys in zip(lines, keys, strict=True):
         drop = set()
-        for i in where:
-            key, text = _running_key(page_lines[i]), page_lines[i].strip()
+        for i, key in page_keys.items():
+            text = page_lines[i].strip()
             if key in running or _PAGE_NUMBER.fullmatch(text):
                 drop.add(i)
-                dropped.add(" ".join(_DIGITS.sub("#", text).split()))
+                dropped.add(key or _numbers_as_hash(text))
         out.append("\n".join(line for i, line in enumerate(page_lines) if i not in drop))
     return out, sorted(dropped)
 
@@ -168,6 +166,10 @@ def _running_key(line: str) -> str:
         or _BLOCK_START.match(text)
     ):
         return ""
+    return _numbers_as_hash(text)
+
+
+def _numbers_as_hash(text: str) -> str:
     return " ".join(_DIGITS.sub("#", text).split())
 
 
